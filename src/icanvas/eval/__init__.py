@@ -1,0 +1,1 @@
+"""Evaluation: metrics (small pure functions) and reports."""

@@ -1,0 +1,72 @@
+"""U-Net generator (pix2pix family), sized by :class:`~icanvas.config.UNetConfig`.
+
+Layout for ``levels`` = L: encoder convs (4x4, stride 2) halve the resolution L times, the
+decoder mirrors them with skip connections. Channels grow as ``ngf * 2**i`` capped at
+``max_channels``; a small cap keeps the expensive deep layers narrow, which is where the
+reference configuration (cap 512) spends most of its parameters.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from icanvas.config import UNetConfig
+from icanvas.models.layers import init_normal, make_norm
+
+
+def _up(cin: int, cout: int, mode: str) -> nn.Module:
+    if mode == "transpose":
+        return nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1)
+    return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(cin, cout, 3, padding=1))
+
+
+class UNetGenerator(nn.Module):
+    """Maps (B, in+hint, S, S) in [-1, 1] to (B, out, S, S) in [-1, 1]."""
+
+    def __init__(self, config: UNetConfig) -> None:
+        super().__init__()
+        self.config = config
+        c, L = config, config.levels
+        width = [min(c.ngf * 2**i, c.max_channels) for i in range(L)]  # encoder output channels
+        cin = c.in_channels + c.hint_channels
+        self.down = nn.ModuleList()
+        for i in range(L):
+            layers: list[nn.Module] = [] if i == 0 else [nn.LeakyReLU(0.2)]
+            # the bottom (1x1 when L = log2 S) and the first layer have no normalisation
+            has_norm = 0 < i < L - 1
+            layers.append(nn.Conv2d(cin if i == 0 else width[i - 1], width[i], 4, 2, 1, bias=not has_norm or c.norm != "batch"))
+            if has_norm:
+                layers.append(make_norm(c.norm, width[i]))
+            self.down.append(nn.Sequential(*layers))
+        self.class_embed = nn.Embedding(c.num_classes, width[-1]) if c.num_classes > 0 else None
+        self.up = nn.ModuleList()
+        for i in reversed(range(L)):
+            src = width[i] if i == L - 1 else 2 * width[i]  # skip concat doubles the input
+            if i == 0:
+                self.up.append(nn.Sequential(nn.ReLU(), _up(src, c.out_channels, c.upsample), nn.Tanh()))
+                continue
+            layers = [nn.ReLU(), _up(src, width[i - 1], c.upsample), make_norm(c.norm, width[i - 1])]
+            if c.dropout > 0 and 1 <= L - 1 - i <= c.dropout_layers:
+                layers.append(nn.Dropout(c.dropout))
+            self.up.append(nn.Sequential(*layers))
+        init_normal(self)
+
+    def forward(self, x: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
+        skips = []
+        for block in self.down:
+            x = block(x)  # (B, width[i], S / 2**(i+1), S / 2**(i+1))
+            skips.append(x)
+        if self.class_embed is not None:
+            if label is None:
+                raise ValueError("This model is class-conditional: pass the kind label.")
+            x = x + self.class_embed(label)[:, :, None, None]
+            skips[-1] = x
+        x = self.up[0](x)
+        for block, skip in zip(self.up[1:], reversed(skips[:-1])):
+            x = block(torch.cat([x, skip], dim=1))  # (B, 2 * width, ...) -> upsampled
+        return x
+
+
+def count_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())

@@ -1,0 +1,1 @@
+"""Inference-only pipelines; modules are passed in, training code is never imported."""
