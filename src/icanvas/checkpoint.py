@@ -1,0 +1,190 @@
+"""Model folders: ``config.json`` + ``generator.safetensors`` + ``card.md``.
+
+A model folder is all that inference needs; ``from_pretrained(path)`` rebuilds the module
+from ``config.json`` alone. Training checkpoints add ``train_state.pt`` (optimisers, LR
+schedule, step, RNG), which only ``--resume`` reads; nothing that serves models loads it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from safetensors import SafetensorsError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from icanvas.config import FORMAT_VERSION, UNetConfig, from_dict, to_dict
+from icanvas.errors import CheckpointError, ConfigError, ModelNotFoundError
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "generator.safetensors"
+CARD_FILE = "card.md"
+TRAIN_STATE_FILE = "train_state.pt"
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """How to rebuild a generator of one method from its config."""
+
+    config_cls: type
+    build: Callable[[Any], nn.Module]
+
+
+# Generator architectures by method name, filled by ``register_architecture``.
+ARCHITECTURES: dict[str, Architecture] = {}
+
+
+def register_architecture(method: str, config_cls: type):
+    """Decorator on a builder ``config -> nn.Module`` for models saved with ``method``."""
+
+    def wrap(build: Callable[[Any], nn.Module]) -> Callable[[Any], nn.Module]:
+        ARCHITECTURES[method] = Architecture(config_cls, build)
+        return build
+
+    return wrap
+
+
+@register_architecture("pix2pix", UNetConfig)
+def _build_unet(config: UNetConfig) -> nn.Module:
+    from icanvas.models.unet import UNetGenerator
+
+    return UNetGenerator(config)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What ``config.json`` says about a model besides its architecture."""
+
+    path: Path
+    method: str
+    config: Any
+    meta: dict[str, Any] = field(default_factory=dict)  # kinds, image size, training summary, ...
+
+    @property
+    def kinds(self) -> list[str]:
+        return list(self.meta.get("kinds", []))
+
+
+def unwrap(module: nn.Module) -> nn.Module:
+    """Strip DistributedDataParallel and ``torch.compile`` wrappers."""
+    while True:
+        if hasattr(module, "module") and isinstance(module.module, nn.Module):
+            module = module.module
+        elif hasattr(module, "_orig_mod"):
+            module = module._orig_mod
+        else:
+            return module
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    _atomic_write_bytes(Path(path), text.encode("utf-8"))
+
+
+def save_pretrained(
+    module: nn.Module,
+    folder: str | Path,
+    *,
+    method: str,
+    config: Any,
+    meta: dict[str, Any] | None = None,
+    card: str | None = None,
+    half: bool = False,
+) -> Path:
+    """Write a model folder. ``half`` stores fp16 weights (loaded back as fp32)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().to("cpu").contiguous() for k, v in unwrap(module).state_dict().items()}
+    if half:
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+    doc = {"format_version": FORMAT_VERSION, "method": method, "model": to_dict(config), "meta": meta or {}}
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{WEIGHTS_FILE}.")
+        os.close(fd)
+        save_file(state, tmp, metadata={"format_version": str(FORMAT_VERSION), "method": method})
+        os.replace(tmp, folder / WEIGHTS_FILE)
+        write_text_atomic(folder / CONFIG_FILE, json.dumps(doc, indent=2) + "\n")
+        if card is not None:
+            write_text_atomic(folder / CARD_FILE, card)
+    except OSError as e:
+        raise CheckpointError(f"Could not write the model to {folder}: {e.strerror or e}.", "Check free disk space and permissions.") from e
+    return folder
+
+
+def read_model_info(folder: str | Path) -> ModelInfo:
+    """Parse and validate ``config.json`` of a model folder."""
+    folder = Path(folder)
+    cfg_path = folder / CONFIG_FILE
+    if not folder.is_dir():
+        raise ModelNotFoundError(f"Model folder {folder} does not exist.", "Run 'icanvas models' to list available models.")
+    if not cfg_path.is_file():
+        raise ModelNotFoundError(f"{folder} has no {CONFIG_FILE}.", "A model folder needs config.json and generator.safetensors.")
+    try:
+        doc = json.loads(cfg_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"{cfg_path} is not valid JSON ({e}).", "The file is damaged; restore or retrain the model.") from e
+    version = doc.get("format_version")
+    if version != FORMAT_VERSION:
+        raise CheckpointError(
+            f"{cfg_path} has format version {version!r}; this iCanvas reads version {FORMAT_VERSION}.",
+            "Upgrade iCanvas or re-export the model.",
+        )
+    method = doc.get("method")
+    if method not in ARCHITECTURES:
+        raise CheckpointError(f"{cfg_path} names unknown method {method!r}.", f"Known: {', '.join(sorted(ARCHITECTURES))}.")
+    try:
+        config = from_dict(ARCHITECTURES[method].config_cls, doc.get("model", {}), prefix="model.")
+    except ConfigError as e:
+        raise CheckpointError(f"{cfg_path}: {e}") from e
+    return ModelInfo(path=folder, method=method, config=config, meta=doc.get("meta", {}))
+
+
+def from_pretrained(folder: str | Path, *, device: str | torch.device = "cpu") -> tuple[nn.Module, ModelInfo]:
+    """Rebuild a generator from a model folder, in eval mode, fp32."""
+    info = read_model_info(folder)
+    weights = info.path / WEIGHTS_FILE
+    if not weights.is_file():
+        raise ModelNotFoundError(f"{info.path} has no {WEIGHTS_FILE}.", "Copy the weights file into the folder or retrain.")
+    try:
+        state = load_file(str(weights), device="cpu")
+    except (SafetensorsError, OSError, ValueError) as e:
+        raise CheckpointError(f"{weights} cannot be read ({e}).", "The file is damaged or incomplete; restore or retrain the model.") from e
+    module = ARCHITECTURES[info.method].build(info.config)
+    state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+    try:
+        module.load_state_dict(state, strict=True)
+    except RuntimeError as e:
+        raise CheckpointError(
+            f"{weights} does not match the architecture in {CONFIG_FILE}: {str(e).splitlines()[0]}",
+            "config.json and the weights come from different models.",
+        ) from e
+    return module.to(device).eval(), info
+
+
+def copy_model(src: str | Path, dst: str | Path) -> Path:
+    """Copy the inference files of a model folder (never the training state)."""
+    src, dst = Path(src), Path(dst)
+    dst.mkdir(parents=True, exist_ok=True)
+    for name in (CONFIG_FILE, WEIGHTS_FILE, CARD_FILE):
+        if (src / name).is_file():
+            shutil.copy2(src / name, dst / name)
+    return dst

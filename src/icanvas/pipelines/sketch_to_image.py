@@ -1,0 +1,120 @@
+"""SketchToImage: any drawing a person hands in -> a picture with the drawing's aspect ratio.
+
+Steps: normalise the drawing (transparent, inverted or photographed paper -> black lines on
+white, crayon colours -> hints), crop to the drawn region with a margin (models are trained
+on objects that fill the frame), letterbox to the model's square size, run the generator,
+and paste the picture back where the child drew it on a white page of the input's aspect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from icanvas.checkpoint import ModelInfo, from_pretrained
+from icanvas.data.hints import encode_hints
+from icanvas.data.images import Drawing, letterbox, normalize_drawing, read_image, unletterbox
+from icanvas.errors import ICanvasError
+from icanvas.runtime.onnx import Backend, OnnxBackend, TorchBackend, cached_onnx, onnxruntime_available
+from icanvas.sheets import tensor_to_uint8
+
+MAX_OUTPUT_SIDE = 1024  # longest side of a returned picture, px
+CROP_MARGIN = 0.08  # margin around the drawn region, as a fraction of its longer side
+
+
+@dataclass(frozen=True)
+class Generated:
+    image: np.ndarray  # (H, W, 3) uint8 picture, the input's aspect ratio
+    lines: np.ndarray  # (S, S) uint8 the sketch the model saw
+    drawing: Drawing  # the normalised input
+    kind: str | None  # kind used for class-conditional models
+
+
+def ink_box(lines: np.ndarray, margin: float = CROP_MARGIN) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) around the ink, grown by ``margin`` and clipped to the image."""
+    ys, xs = np.nonzero(lines < 128)
+    h, w = lines.shape
+    if len(xs) == 0:
+        return 0, 0, w, h
+    x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+    pad = int(round(margin * max(x1 - x0, y1 - y0))) + 2
+    return max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad)
+
+
+class SketchToImage:
+    """Inference only: receives its generator backend and model description."""
+
+    def __init__(self, backend: Backend, info: ModelInfo) -> None:
+        self.backend, self.info = backend, info
+        self.size = info.config.image_size
+        self.hints = info.config.hint_channels > 0
+        self.kinds = info.kinds if info.config.num_classes > 0 else []
+
+    @classmethod
+    def from_pretrained(cls, folder: str | Path, backend: str = "auto") -> "SketchToImage":
+        """``backend``: 'auto' (onnxruntime when installed), 'onnx' or 'torch'."""
+        generator, info = from_pretrained(folder)
+        if backend == "onnx" or (backend == "auto" and onnxruntime_available()):
+            return cls(OnnxBackend(cached_onnx(generator, info)), info)
+        return cls(TorchBackend(generator), info)
+
+    # ------------------------------------------------------------------ steps
+
+    def prepare(self, drawing: Drawing) -> tuple[np.ndarray, tuple, object]:
+        """Drawing -> model input (C, S, S) float32, crop box, letterbox placement."""
+        box = ink_box(drawing.lines)
+        x0, y0, x1, y1 = box
+        lines, placement = letterbox(drawing.lines[y0:y1, x0:x1], self.size, fill=255)
+        lines = np.where(lines < 200, 0, 255).astype(np.uint8)  # keep thin strokes after shrinking
+        x = (lines.astype(np.float32) / 127.5 - 1.0)[None]  # (1, S, S)
+        if self.hints:
+            colors, _ = letterbox(drawing.colors[y0:y1, x0:x1], self.size, fill=0)
+            mask, _ = letterbox(drawing.color_mask[y0:y1, x0:x1].astype(np.uint8) * 255, self.size, fill=0)
+            x = np.concatenate([x, encode_hints(colors, mask > 127)], axis=0)  # (5, S, S)
+        return x, box, placement
+
+    def finish(self, square: np.ndarray, drawing: Drawing, box: tuple, placement: object) -> np.ndarray:
+        """Model output (S, S, 3) -> picture of the input's aspect, drawn region pasted in place."""
+        h, w = drawing.lines.shape
+        scale = min(1.0, MAX_OUTPUT_SIDE / max(h, w))
+        oh, ow = max(1, round(h * scale)), max(1, round(w * scale))
+        page = np.full((oh, ow, 3), 255, np.uint8)
+        x0, y0, x1, y1 = (int(round(v * scale)) for v in box)
+        x1, y1 = max(x1, x0 + 1), max(y1, y0 + 1)
+        region = unletterbox(square, placement)
+        page[y0:y1, x0:x1] = cv2.resize(region, (x1 - x0, y1 - y0), interpolation=cv2.INTER_CUBIC if region.shape[0] < y1 - y0 else cv2.INTER_AREA)
+        return page
+
+    def label_for(self, kind: str | None) -> int:
+        if not self.kinds:
+            return 0
+        if kind is None:
+            return 0
+        if kind not in self.kinds:
+            raise ICanvasError(f"This model draws {', '.join(self.kinds)}, not {kind!r}.", "Pick one of those kinds.")
+        return self.kinds.index(kind)
+
+    # ------------------------------------------------------------------ public
+
+    def run(self, drawings: list[Drawing], kinds: list[str | None] | None = None) -> list[Generated]:
+        """Generate for several normalised drawings in one batch."""
+        kinds = kinds or [None] * len(drawings)
+        prepared = [self.prepare(d) for d in drawings]
+        x = np.stack([p[0] for p in prepared])  # (B, C, S, S)
+        label = np.array([self.label_for(k) for k in kinds], np.int64) if self.kinds else None
+        out = self.backend(x, label)  # (B, 3, S, S)
+        results = []
+        for i, (d, (xi, box, placement)) in enumerate(zip(drawings, prepared)):
+            square = tensor_to_uint8(out[i])
+            lines = tensor_to_uint8(xi[:1])[..., 0]
+            results.append(Generated(self.finish(square, d, box, placement), lines, d, kinds[i] or (self.kinds[0] if self.kinds else None)))
+        return results
+
+    def __call__(self, image: str | Path | bytes | Image.Image, kind: str | None = None) -> Generated:
+        """Generate from a file path, encoded bytes or a PIL image."""
+        pil = image if isinstance(image, Image.Image) else read_image(image)
+        return self.run([normalize_drawing(pil)], [kind])[0]

@@ -1,0 +1,123 @@
+"""ONNX export of generators and an onnxruntime backend with the same call shape as PyTorch's.
+
+Backends take a float32 batch ``(B, C, S, S)`` (and int64 labels for class-conditional
+models) and return ``(B, 3, S, S)`` float32 in [-1, 1]. ``generate`` and the studio use
+onnxruntime when it is installed: at 256 px it is 2-3x faster than eager PyTorch on a CPU.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import torch
+from torch import nn
+
+from icanvas.checkpoint import WEIGHTS_FILE, ModelInfo
+from icanvas.errors import CheckpointError
+
+ONNX_FILE = "generator.onnx"
+OPSET = 17  # ONNX operator set used for export
+
+
+class Backend(Protocol):
+    name: str
+
+    def __call__(self, x: np.ndarray, label: np.ndarray | None = None) -> np.ndarray: ...
+
+
+class _WithLabel(nn.Module):
+    """Export wrapper giving class-conditional generators a fixed (x, label) signature."""
+
+    def __init__(self, g: nn.Module) -> None:
+        super().__init__()
+        self.g = g
+
+    def forward(self, x: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+        return self.g(x, label)
+
+
+def export_onnx(generator: nn.Module, info: ModelInfo, path: str | Path) -> Path:
+    """Write ``generator`` as ONNX with a dynamic batch axis; returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cfg = info.config
+    size = cfg.image_size
+    channels = cfg.in_channels + cfg.hint_channels
+    x = torch.zeros(1, channels, size, size)
+    conditional = getattr(cfg, "num_classes", 0) > 0
+    module = _WithLabel(generator) if conditional else generator
+    args = (x, torch.zeros(1, dtype=torch.long)) if conditional else (x,)
+    names = ["sketch", "label"] if conditional else ["sketch"]
+    axes = {n: {0: "batch"} for n in names + ["image"]}
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    generator.eval()
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module, args, str(tmp), input_names=names, output_names=["image"], dynamic_axes=axes,
+                          opset_version=OPSET, dynamo=False)
+    os.replace(tmp, path)
+    return path
+
+
+class TorchBackend:
+    name = "pytorch"
+
+    def __init__(self, generator: nn.Module) -> None:
+        self.generator = generator.eval()
+
+    @torch.inference_mode()
+    def __call__(self, x: np.ndarray, label: np.ndarray | None = None) -> np.ndarray:
+        lab = torch.from_numpy(label) if label is not None else None
+        return self.generator(torch.from_numpy(x), lab).numpy()
+
+
+class OnnxBackend:
+    name = "onnxruntime"
+
+    def __init__(self, path: str | Path, threads: int = 0) -> None:
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads  # 0 = onnxruntime's default (all cores)
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        try:
+            self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        except Exception as e:  # noqa: BLE001 - onnxruntime raises its own untyped errors
+            raise CheckpointError(f"{path} is not a loadable ONNX model ({e}).", "Delete it and export again.") from e
+        self.inputs = [i.name for i in self.session.get_inputs()]
+
+    def __call__(self, x: np.ndarray, label: np.ndarray | None = None) -> np.ndarray:
+        feed = {"sketch": x.astype(np.float32, copy=False)}
+        if "label" in self.inputs:
+            feed["label"] = (label if label is not None else np.zeros(len(x), np.int64)).astype(np.int64)
+        return self.session.run(["image"], feed)[0]
+
+
+def onnxruntime_available() -> bool:
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("ICANVAS_CACHE", Path.home() / ".cache" / "icanvas"))
+
+
+def cached_onnx(generator: nn.Module, info: ModelInfo) -> Path:
+    """The model's ONNX file: ``generator.onnx`` in its folder if present, else exported once into the cache."""
+    local = info.path / ONNX_FILE
+    weights = info.path / WEIGHTS_FILE
+    if local.is_file() and local.stat().st_mtime >= weights.stat().st_mtime:
+        return local
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
+    target = cache_dir() / "onnx" / f"{digest}.onnx"
+    if not target.is_file():
+        export_onnx(generator, info, target)
+    return target

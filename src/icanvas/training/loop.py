@@ -1,0 +1,206 @@
+"""The shared training loop: run folder, progress, logs, samples, checkpoints, exact resume.
+
+Run folder layout::
+
+    RUN_DIR/config.yaml        resolved config, written before anything else
+    RUN_DIR/metrics.jsonl      one JSON object per logged step
+    RUN_DIR/tb/                TensorBoard scalars
+    RUN_DIR/samples/*.png      sample grids
+    RUN_DIR/checkpoint/        latest model folder + train_state.pt (for --resume)
+    RUN_DIR/model/             the finished model folder (config.json, weights, card.md)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+from tqdm import tqdm
+
+from icanvas import __version__
+from icanvas.checkpoint import TRAIN_STATE_FILE, save_pretrained
+from icanvas.config import to_dict, train_config_from_dict
+from icanvas.errors import CheckpointError, ConfigError
+from icanvas.models.unet import count_parameters
+from icanvas.sheets import save_png
+from icanvas.training import distributed as dist_util
+from icanvas.training.recipes import RECIPES
+
+log = logging.getLogger("icanvas.train")
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    run_dir: Path
+    model_dir: Path
+    steps: int
+    seconds: float
+    data_fraction: float  # share of wall time spent waiting for batches
+
+
+def select_device(name: str) -> torch.device:
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("run.device is 'cuda' but no CUDA GPU is available.", "Use run.device=auto or cpu.")
+    if name == "cpu" or (name == "auto" and not torch.cuda.is_available()):
+        return torch.device("cpu")
+    return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+
+
+def load_run_config(run_dir: Path, overrides: list[str]) -> Any:
+    """The resolved config of an existing run, with ``--set`` overrides (e.g. more steps)."""
+    from icanvas.config import apply_overrides
+
+    path = run_dir / "config.yaml"
+    if not path.is_file():
+        raise ConfigError(f"{run_dir} has no config.yaml, so there is nothing to resume.", "Start a new run without --resume.")
+    return train_config_from_dict(apply_overrides(yaml.safe_load(path.read_text()) or {}, overrides))
+
+
+def _checkpoint_dir(run_dir: Path) -> Path | None:
+    for name in ("checkpoint", "checkpoint.old"):  # .old survives a crash in the middle of a swap
+        if (run_dir / name / TRAIN_STATE_FILE).is_file():
+            return run_dir / name
+    return None
+
+
+def _save_checkpoint(run_dir: Path, prepared: Any, cfg: Any, step: int) -> None:
+    tmp, final, old = run_dir / "checkpoint.tmp", run_dir / "checkpoint", run_dir / "checkpoint.old"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        save_pretrained(prepared.trainer.generator, tmp, method=cfg.method, config=prepared.trainer.model_config, meta=prepared.meta)
+        state = {"step": step, "trainer": prepared.trainer.state_dict(), "torch_rng": torch.get_rng_state(),
+                 "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [], "version": __version__}
+        torch.save(state, tmp / TRAIN_STATE_FILE)
+        if final.exists():
+            shutil.rmtree(old, ignore_errors=True)
+            final.rename(old)
+        tmp.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
+    except (OSError, RuntimeError) as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise CheckpointError(
+            f"Could not write the checkpoint at step {step} in {run_dir}: {e}.",
+            "Free some disk space, then continue with --resume; the previous checkpoint is intact.",
+        ) from e
+
+
+def _load_checkpoint(ckpt: Path, prepared: Any) -> int:
+    try:
+        state = torch.load(ckpt / TRAIN_STATE_FILE, map_location="cpu", weights_only=False)
+        prepared.trainer.load_state_dict(state["trainer"])
+    except Exception as e:  # noqa: BLE001 - any unpickling/shape problem means the same thing here
+        raise CheckpointError(f"{ckpt / TRAIN_STATE_FILE} cannot be loaded ({e}).", "It is damaged; start a new run or restore it.") from e
+    torch.set_rng_state(state["torch_rng"])
+    if state.get("cuda_rng") and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda_rng"])
+    return int(state["step"])
+
+
+def _card(cfg: Any, prepared: Any, result_steps: int, seconds: float, command: str, device: torch.device) -> str:
+    g = prepared.trainer.generator
+    mc = to_dict(prepared.trainer.model_config)
+    return f"""# iCanvas model: {', '.join(prepared.meta.get('kinds', [])) or 'unnamed'} ({cfg.method})
+
+## Model
+- Method: {cfg.method}; generator parameters: {count_parameters(g) / 1e6:.2f} M
+- Architecture: `{json.dumps(mc)}`
+- Input: sketch (black lines on white){' + colour hints' if prepared.meta.get('hints') else ''}; output: RGB picture
+
+## Data
+{prepared.data_summary}
+
+## Training
+- Steps: {result_steps} at batch {cfg.run.batch_size} per process; loss `{getattr(cfg, 'loss', None) and cfg.loss.gan}`
+- Sketchify augmentation: {'on' if getattr(cfg, 'sketchify', None) and cfg.sketchify.enabled else 'off'}
+- Time: {seconds / 60:.1f} min on {device.type} ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)
+- Command: `{command}`
+- iCanvas {__version__}
+
+## Metrics
+Not evaluated yet: run `icanvas evaluate --model <this folder> --data <prepared val folder> --out <report>`.
+"""
+
+
+def run_training(cfg: Any, data_dirs: list[Path], run_dir: Path, *, resume: bool = False, command: str = "") -> TrainResult:
+    """Train ``cfg`` on the prepared ``data_dirs``, writing everything under ``run_dir``."""
+    run_dir = Path(run_dir)
+    device = select_device(cfg.run.device)
+    info = dist_util.init_distributed(device)
+    if cfg.run.threads or info.enabled:
+        torch.set_num_threads(cfg.run.threads or max(1, (os.cpu_count() or 1) // info.world_size))
+    ckpt = _checkpoint_dir(run_dir)
+    if ckpt is not None and not resume:
+        raise ConfigError(f"{run_dir} already holds a training run.", "Add --resume to continue it, or choose another --out.")
+    if resume and ckpt is None:
+        raise ConfigError(f"--resume: {run_dir} has no checkpoint yet.", "Start the run without --resume.")
+    if info.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
+    dist_util.barrier(info)
+
+    prepared = RECIPES[cfg.method].prepare(cfg, data_dirs, device, info)
+    start = _load_checkpoint(ckpt, prepared) if ckpt is not None else 0
+    steps, bs = cfg.run.steps, cfg.run.batch_size
+    writer = None
+    if info.is_main:
+        from torch.utils.tensorboard import SummaryWriter
+
+        writer = SummaryWriter(str(run_dir / "tb"))
+    metrics_file = (run_dir / "metrics.jsonl").open("a") if info.is_main else None
+    bar = tqdm(total=steps, initial=start, disable=not info.is_main, desc="train", dynamic_ncols=True, mininterval=1.0)
+    t_start, waited = time.perf_counter(), 0.0
+    pool = ThreadPoolExecutor(max_workers=1)  # builds the next batch while this one trains
+    future = pool.submit(prepared.batches.batch, start, bs) if start < steps else None
+    try:
+        for step in range(start, steps):
+            t0 = time.perf_counter()
+            batch = future.result()
+            waited += time.perf_counter() - t0
+            future = pool.submit(prepared.batches.batch, step + 1, bs) if step + 1 < steps else None
+            losses = prepared.trainer.train_step(batch)
+            done = step + 1
+            bar.update(1)
+            if info.is_main and (done % cfg.run.log_every == 0 or done == steps):
+                elapsed = time.perf_counter() - t_start
+                row = {"step": done, "time_s": round(elapsed, 2), **{k: round(v, 5) for k, v in losses.items()},
+                       "data_wait_fraction": round(waited / max(elapsed, 1e-9), 4)}
+                metrics_file.write(json.dumps(row) + "\n")
+                metrics_file.flush()
+                for k, v in losses.items():
+                    writer.add_scalar(k, v, done)
+                bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items() if k.startswith("loss")})
+            if info.is_main and ((cfg.run.sample_every and done % cfg.run.sample_every == 0) or done == steps):
+                save_png(run_dir / "samples" / f"step_{done:07d}.png", RECIPES[cfg.method].sample_grid(prepared.trainer, prepared.preview))
+            if done % cfg.run.checkpoint_every == 0 or done == steps:
+                if info.is_main:
+                    _save_checkpoint(run_dir, prepared, cfg, done)
+                dist_util.barrier(info)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        bar.close()
+        if metrics_file:
+            metrics_file.close()
+        if writer:
+            writer.close()
+    seconds = time.perf_counter() - t_start
+    fingerprints = dist_util.gather_fingerprints(info, dist_util.weight_fingerprint(prepared.trainer.modules_for_fingerprint()))
+    model_dir = run_dir / "model"
+    if info.is_main:
+        if info.enabled:
+            (run_dir / "distributed.json").write_text(json.dumps({"world_size": info.world_size, "fingerprints": fingerprints}))
+        card = _card(cfg, prepared, steps, seconds, command, device)
+        save_pretrained(prepared.trainer.generator, model_dir, method=cfg.method, config=prepared.trainer.model_config,
+                        meta=prepared.meta, card=card)
+    dist_util.barrier(info)
+    dist_util.shutdown(info)
+    return TrainResult(run_dir, model_dir, steps, seconds, waited / max(seconds, 1e-9))

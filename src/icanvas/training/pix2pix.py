@@ -1,0 +1,151 @@
+"""pix2pix trainer: U-Net generator + PatchGAN discriminator, GAN loss + lambda * L1.
+
+The trainer owns the networks, optimisers and LR schedules and exposes the two loss phases
+(``d_step`` / ``g_step``) returning plain floats; the shared loop (:mod:`.loop`) owns data,
+logging, checkpoints and resume.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+from icanvas.checkpoint import unwrap
+from icanvas.config import Pix2PixConfig
+from icanvas.models.patchgan import PatchGANDiscriminator
+from icanvas.models.unet import UNetGenerator
+from icanvas.training.distributed import DistInfo
+from icanvas.training.losses import GAN_LOSSES
+
+
+def linear_decay(total_steps: int, decay_start: float):
+    """LR multiplier: 1 until ``decay_start * total``, then linearly down to 0 at ``total``."""
+    start = int(total_steps * decay_start)
+
+    def factor(step: int) -> float:
+        if step < start:
+            return 1.0
+        return max(0.0, 1.0 - (step - start) / max(1, total_steps - start))
+
+    return factor
+
+
+class Pix2PixTrainer:
+    method = "pix2pix"
+
+    def __init__(self, cfg: Pix2PixConfig, device: torch.device, dist_info: DistInfo = DistInfo()) -> None:
+        self.cfg, self.device, self.dist = cfg, device, dist_info
+        torch.manual_seed(cfg.run.seed)  # identical initial weights on every rank
+        g = UNetGenerator(cfg.generator).to(device)
+        d_in = cfg.generator.in_channels + cfg.generator.hint_channels + cfg.generator.out_channels
+        d = PatchGANDiscriminator(cfg.discriminator, in_channels=d_in).to(device)
+        if dist_info.enabled:
+            ids = [device.index] if device.type == "cuda" else None
+            g, d = DDP(g, device_ids=ids), DDP(d, device_ids=ids)
+        self.G, self.D = g, d
+        o = cfg.optim
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=o.lr_g, betas=(o.beta1, o.beta2))
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=o.lr_d, betas=(o.beta1, o.beta2))
+        decay = linear_decay(cfg.run.steps, o.decay_start)
+        self.sched = [torch.optim.lr_scheduler.LambdaLR(opt, decay) for opt in (self.opt_g, self.opt_d)]
+        self.gan = GAN_LOSSES[cfg.loss.gan]
+        self.autocast = dict(device_type=device.type, dtype=torch.bfloat16, enabled=cfg.run.precision == "bf16")
+
+    # ------------------------------------------------------------------ data
+
+    def to_device(self, batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+        return {k: torch.from_numpy(v).to(self.device, non_blocking=True) for k, v in batch.items()}
+
+    def condition(self, b: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Generator input: sketch (+ hints), (B, 1 [+4], S, S)."""
+        return torch.cat([b["sketch"], b["hint"]], 1) if "hint" in b else b["sketch"]
+
+    def _label(self, b: dict[str, torch.Tensor]) -> torch.Tensor | None:
+        return b["label"] if self.cfg.generator.num_classes > 0 else None
+
+    # ------------------------------------------------------------------ loss phases
+
+    def d_step(self, b: dict[str, torch.Tensor], fake: torch.Tensor) -> dict[str, float]:
+        cond = self.condition(b)
+        with torch.autocast(**self.autocast):
+            # one D pass over [real; fake] so DDP sees a single forward per backward
+            pairs = torch.cat([torch.cat([cond, b["photo"]], 1), torch.cat([cond, fake.detach()], 1)], 0)
+            real_logits, fake_logits = self.D(pairs).chunk(2, dim=0)
+            loss = self.gan.d(real_logits.float(), fake_logits.float())
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_d.step()
+        return {"loss_d": loss.item(), "d_real": real_logits.mean().item(), "d_fake": fake_logits.mean().item()}
+
+    def g_step(self, b: dict[str, torch.Tensor], fake: torch.Tensor) -> dict[str, float]:
+        d = unwrap(self.D)  # no DDP reduction for D in this phase: its grads are not used
+        d.requires_grad_(False)
+        try:
+            with torch.autocast(**self.autocast):
+                logits = d(torch.cat([self.condition(b), fake], 1))
+                adv = self.gan.g(logits.float())
+                l1 = F.l1_loss(fake.float(), b["photo"])
+                loss = adv + self.cfg.loss.lambda_l1 * l1
+            self.opt_g.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt_g.step()
+        finally:
+            d.requires_grad_(True)
+        return {"loss_g": loss.item(), "loss_g_gan": adv.item(), "loss_l1": l1.item()}
+
+    def train_step(self, batch: dict[str, np.ndarray]) -> dict[str, float]:
+        b = self.to_device(batch)
+        self.G.train()
+        self.D.train()
+        with torch.autocast(**self.autocast):
+            fake = self.G(self.condition(b), self._label(b)).float()  # (B, 3, S, S)
+        out = self.d_step(b, fake)
+        out |= self.g_step(b, fake)
+        for s in self.sched:
+            s.step()
+        out["lr"] = self.sched[0].get_last_lr()[0]
+        return out
+
+    @torch.no_grad()
+    def generate(self, batch: dict[str, np.ndarray]) -> torch.Tensor:
+        b = self.to_device(batch)
+        g = unwrap(self.G)
+        g.eval()
+        out = g(self.condition(b), self._label(b))
+        g.train()
+        return out
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def generator(self) -> nn.Module:
+        return unwrap(self.G)
+
+    @property
+    def model_config(self) -> Any:
+        return self.cfg.generator
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "generator": unwrap(self.G).state_dict(),
+            "discriminator": unwrap(self.D).state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "sched": [s.state_dict() for s in self.sched],
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        unwrap(self.G).load_state_dict(state["generator"])
+        unwrap(self.D).load_state_dict(state["discriminator"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        for s, sd in zip(self.sched, state["sched"]):
+            s.load_state_dict(sd)
+
+    def modules_for_fingerprint(self) -> nn.Module:
+        return nn.ModuleList([unwrap(self.G), unwrap(self.D)])
