@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import torch
-from safetensors import SafetensorsError
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
@@ -166,7 +166,7 @@ def from_pretrained(folder: str | Path, *, device: str | torch.device = "cpu") -
         raise ModelNotFoundError(f"{info.path} has no {WEIGHTS_FILE}.", "Copy the weights file into the folder or retrain.")
     try:
         state = load_file(str(weights), device="cpu")
-    except (SafetensorsError, OSError, ValueError) as e:
+    except (SafetensorError, OSError, ValueError) as e:
         raise CheckpointError(f"{weights} cannot be read ({e}).", "The file is damaged or incomplete; restore or retrain the model.") from e
     module = ARCHITECTURES[info.method].build(info.config)
     state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}

@@ -42,7 +42,7 @@ class UNetConfig:
     hint_channels: int = 0  # colour-hint channels: 0 = no hints, 4 = RGB strokes + mask
     out_channels: int = 3  # RGB output in [-1, 1]
     ngf: int = 32  # channels of the first (highest-resolution) layer
-    max_channels: int = 256  # cap on channels in deep layers (the reference uses 512)
+    max_channels: int = 128  # cap on channels in deep layers (the reference uses 512)
     depth: int = 0  # number of down-sampling steps; 0 = log2(image_size), down to 1x1
     norm: str = "instance"  # "batch", "instance" or "none"
     dropout: float = 0.5  # dropout in the innermost decoder blocks, 0 = off

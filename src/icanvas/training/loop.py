@@ -131,8 +131,13 @@ Not evaluated yet: run `icanvas evaluate --model <this folder> --data <prepared 
 """
 
 
-def run_training(cfg: Any, data_dirs: list[Path], run_dir: Path, *, resume: bool = False, command: str = "") -> TrainResult:
-    """Train ``cfg`` on the prepared ``data_dirs``, writing everything under ``run_dir``."""
+def run_training(cfg: Any, data_dirs: list[Path], run_dir: Path, *, resume: bool = False, command: str = "",
+                 stop_at: int | None = None, max_minutes: float = 0.0) -> TrainResult:
+    """Train ``cfg`` on the prepared ``data_dirs``, writing everything under ``run_dir``.
+
+    ``stop_at`` (a step) or ``max_minutes`` end this invocation early with a checkpoint; the
+    run then continues exactly with ``resume=True``. ``TrainResult.steps`` tells where it stopped.
+    """
     run_dir = Path(run_dir)
     device = select_device(cfg.run.device)
     info = dist_util.init_distributed(device)
@@ -161,8 +166,12 @@ def run_training(cfg: Any, data_dirs: list[Path], run_dir: Path, *, resume: bool
     t_start, waited = time.perf_counter(), 0.0
     pool = ThreadPoolExecutor(max_workers=1)  # builds the next batch while this one trains
     future = pool.submit(prepared.batches.batch, start, bs) if start < steps else None
+    last = steps if stop_at is None else min(steps, stop_at)
+    done = start
     try:
-        for step in range(start, steps):
+        for step in range(start, last):
+            if max_minutes and time.perf_counter() - t_start > 60 * max_minutes:
+                break
             t0 = time.perf_counter()
             batch = future.result()
             waited += time.perf_counter() - t0
@@ -181,7 +190,7 @@ def run_training(cfg: Any, data_dirs: list[Path], run_dir: Path, *, resume: bool
                 bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items() if k.startswith("loss")})
             if info.is_main and ((cfg.run.sample_every and done % cfg.run.sample_every == 0) or done == steps):
                 save_png(run_dir / "samples" / f"step_{done:07d}.png", RECIPES[cfg.method].sample_grid(prepared.trainer, prepared.preview))
-            if done % cfg.run.checkpoint_every == 0 or done == steps:
+            if done % cfg.run.checkpoint_every == 0 or done == steps or done == last:
                 if info.is_main:
                     _save_checkpoint(run_dir, prepared, cfg, done)
                 dist_util.barrier(info)
@@ -193,6 +202,12 @@ def run_training(cfg: Any, data_dirs: list[Path], run_dir: Path, *, resume: bool
         if writer:
             writer.close()
     seconds = time.perf_counter() - t_start
+    if done < steps:  # stopped early: the checkpoint is the result
+        if info.is_main and done % cfg.run.checkpoint_every != 0 and done != last:
+            _save_checkpoint(run_dir, prepared, cfg, done)
+        dist_util.barrier(info)
+        dist_util.shutdown(info)
+        return TrainResult(run_dir, run_dir / "checkpoint", done, seconds, waited / max(seconds, 1e-9))
     fingerprints = dist_util.gather_fingerprints(info, dist_util.weight_fingerprint(prepared.trainer.modules_for_fingerprint()))
     model_dir = run_dir / "model"
     if info.is_main:
@@ -203,4 +218,4 @@ def run_training(cfg: Any, data_dirs: list[Path], run_dir: Path, *, resume: bool
                         meta=prepared.meta, card=card)
     dist_util.barrier(info)
     dist_util.shutdown(info)
-    return TrainResult(run_dir, model_dir, steps, seconds, waited / max(seconds, 1e-9))
+    return TrainResult(run_dir, model_dir, done, seconds, waited / max(seconds, 1e-9))

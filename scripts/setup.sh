@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Install iCanvas into ./.venv (idempotent: does nothing when already up to date).
+# Works on a fresh Debian machine with Python 3.11; installs python3-venv if it is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+SUDO=""
+[ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null && SUDO=sudo
+
+if ! "$PY" -c "import venv, ensurepip" >/dev/null 2>&1; then
+  echo "Installing python3-venv (Debian package)..."
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq python3-venv python3-pip >/dev/null
+fi
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.icanvas-install-stamp
+want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
+if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
+  echo "Installing Python packages into .venv ..."
+  # torch first and pinned, so no other package can pull in a different (CUDA) build
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q "torch==2.13.0"
+  .venv/bin/python -m pip install -q -e ".[dev]"
+  echo "$want" > "$stamp"
+fi

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Install everything the tests need, then run the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
+exec .venv/bin/python -m pytest -q "$@"

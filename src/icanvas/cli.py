@@ -1,0 +1,267 @@
+"""The ``icanvas`` command: prepare -> train -> generate -> evaluate -> export.
+
+Every command has ``--help`` with a runnable example. Errors a user can cause print what was
+wrong and what to do, without a traceback, and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from icanvas.errors import ICanvasError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode="markdown",
+                  help="iCanvas: turn a child's sketch into a picture. Run `icanvas COMMAND --help` for examples.")
+err = Console(stderr=True)
+out = Console()
+
+
+@app.command()
+def prepare(
+    photos_dir: Annotated[Path, typer.Argument(help="Folder of photos (or aligned pairs with --pairs-order).")],
+    out_dir: Annotated[Path, typer.Argument(help="Dataset folder to write (train/, val/, manifest.json).")],
+    size: Annotated[int, typer.Option(help="Side of the square images, px.")] = 256,
+    edges: Annotated[str, typer.Option(help="Line extractor: xdog or canny; 'dataset' keeps an aligned set's own edges.")] = "xdog",
+    remove_background: Annotated[bool, typer.Option("--remove-background", help="Cut the object out (GrabCut) before extracting lines.")] = False,
+    background_init: Annotated[str, typer.Option(help="GrabCut start: border, center or auto.")] = "auto",
+    pairs_order: Annotated[str, typer.Option(help="Import aligned pairs: sketch-photo or photo-sketch.")] = "",
+    fit: Annotated[str, typer.Option(help="pad (keep the whole object) or crop (fill the square).")] = "pad",
+    line_width: Annotated[int, typer.Option(help="Pen width of extracted lines at 256 px.")] = 2,
+    val_fraction: Annotated[float, typer.Option(help="Share held out for validation.")] = 0.1,
+    seed: Annotated[int, typer.Option(help="Seed of the split and random steps.")] = 0,
+    kind: Annotated[str, typer.Option(help="What the photos show (default: folder name).")] = "",
+    category: Annotated[str, typer.Option(help="Keep only this category of the source's manifest.csv.")] = "",
+    limit: Annotated[int, typer.Option(help="Use at most N images (0 = all).")] = 0,
+    data_terms: Annotated[str, typer.Option(help="Licence/terms of the source data, copied into model cards.")] = "",
+    workers: Annotated[int, typer.Option(help="Worker processes (0 = all cores).")] = 0,
+    preview: Annotated[Optional[Path], typer.Option(help="Also write a contact sheet PNG: photo / lines / sketchified lines.")] = None,
+) -> None:
+    """Turn a folder of photos into (sketch, photo) training pairs.
+
+    Example: `icanvas prepare ../shared/data/photos/cat data/cat --remove-background --preview cat_sheet.png`
+    """
+    from icanvas.data.prepare import PrepareOptions, prepare_dataset, preview_sheet
+
+    opts = PrepareOptions(size=size, edges=edges, remove_background=remove_background, background_init=background_init,
+                          pairs_order=pairs_order, fit=fit, line_width=line_width, val_fraction=val_fraction, seed=seed,
+                          kind=kind, category=category, limit=limit, data_terms=data_terms)
+    report = prepare_dataset(photos_dir, out_dir, opts, workers=workers)
+    out.print(f"Wrote {report.counts['train']} training and {report.counts['val']} validation pairs to {out_dir}"
+              + (f" ({report.counts['skipped']} files skipped, see manifest.json)" if report.counts["skipped"] else ""))
+    if preview:
+        out.print(f"Contact sheet: {preview_sheet(out_dir, preview, seed=seed)}")
+
+
+@app.command()
+def train(
+    config: Annotated[Optional[str], typer.Option(help="Preset YAML path or name (tiny, pix2pix-128, pix2pix-256, ...).")] = None,
+    data: Annotated[Optional[list[Path]], typer.Option(help="Prepared dataset folder; repeat for several kinds.")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Run folder to write.")] = Path("runs/latest"),
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a setting, e.g. --set run.steps=500.")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue the run in --out exactly where it stopped.")] = False,
+    dry_run: Annotated[bool, typer.Option(help="Print the resolved config and data counts, then stop.")] = False,
+    max_minutes: Annotated[float, typer.Option(help="Stop with a checkpoint after this long (0 = no limit); continue with --resume.")] = 0.0,
+) -> None:
+    """Train a model from prepared data.
+
+    Example: `icanvas train --config pix2pix-128 --data data/cat --out runs/cat --set run.steps=2000`
+
+    Several processes: `torchrun --nproc_per_node=2 -m icanvas train --config tiny --data data/cat --out runs/ddp`
+    """
+    import yaml
+
+    from icanvas.config import load_train_config, to_dict
+    from icanvas.training.loop import load_run_config, run_training
+
+    if resume and config is None:
+        cfg = load_run_config(out, set_ or [])
+    elif config is None:
+        raise ICanvasError("--config is required for a new run.", "Pass a preset, e.g. --config pix2pix-128.")
+    else:
+        cfg = load_train_config(config, set_ or [])
+    if not data:
+        raise ICanvasError("--data is required.", "Pass a folder written by 'icanvas prepare'.")
+    if dry_run:
+        from icanvas.data.datasets import load_pairs
+
+        out_console = Console()
+        out_console.print(yaml.safe_dump(to_dict(cfg), sort_keys=False))
+        size = cfg.generator.image_size
+        pairs = load_pairs(data, "train", size, getattr(cfg.data, "kinds", ()))
+        out_console.print(f"{len(pairs)} training pairs at {size} px; {cfg.run.steps} steps of batch {cfg.run.batch_size}.")
+        return
+    command = "icanvas " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    result = run_training(cfg, list(data), out, resume=resume, command=command, max_minutes=max_minutes)
+    what = "Model written to" if result.steps >= cfg.run.steps else f"Stopped at step {result.steps}; continue with --resume. Checkpoint:"
+    Console().print(f"{what} {result.model_dir} ({result.seconds / 60:.1f} min, "
+                    f"waiting for data {100 * result.data_fraction:.1f}% of the time)")
+
+
+@app.command()
+def generate(
+    inputs: Annotated[list[Path], typer.Argument(help="Drawings: PNG, JPEG or WebP, any size.")],
+    model: Annotated[str, typer.Option(help="Model name (see 'icanvas models') or folder.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the pictures.")] = Path("out"),
+    kind: Annotated[Optional[str], typer.Option(help="Kind to draw, for models that draw several.")] = None,
+    backend: Annotated[str, typer.Option(help="auto (onnxruntime when installed), onnx or torch.")] = "auto",
+    side_by_side: Annotated[bool, typer.Option(help="Also write drawing|picture pairs.")] = False,
+) -> None:
+    """Turn drawings into pictures.
+
+    Example: `icanvas generate --model cat my_cat.png -o pictures/`
+    """
+    import numpy as np
+
+    from icanvas.catalog import find_model
+    from icanvas.data.images import normalize_drawing, read_image
+    from icanvas.pipelines.sketch_to_image import SketchToImage
+    from icanvas.sheets import grid, save_png
+
+    pipe = SketchToImage.from_pretrained(find_model(model), backend=backend)
+    failures = 0
+    for path in inputs:
+        try:
+            res = pipe.run([normalize_drawing(read_image(path))], [kind])[0]
+        except ICanvasError as e:
+            failures += 1
+            err.print(f"[red]{path}[/red]: {e}")
+            continue
+        target = output / f"{path.stem}.png"
+        save_png(target, res.image)
+        if side_by_side:
+            save_png(output / f"{path.stem}_pair.png", grid([[np.asarray(res.drawing.lines), res.image]]))
+        out.print(f"{path} -> {target}  ({res.drawing.source}; {pipe.backend.name})")
+    if failures:
+        raise typer.Exit(2)
+
+
+@app.command()
+def evaluate(
+    model: Annotated[str, typer.Option(help="Model name or folder.")],
+    data: Annotated[list[Path], typer.Option(help="Prepared dataset folder(s); their val/ split is used.")],
+    out: Annotated[Path, typer.Option("--out", help="Report folder (metrics.json, index.html).")] = Path("report"),
+    real_photos: Annotated[Optional[Path], typer.Option(help="Real photos for realism (default: the val targets).")] = None,
+    split: Annotated[str, typer.Option(help="Split to evaluate.")] = "val",
+    limit: Annotated[int, typer.Option(help="At most N pairs (0 = all).")] = 0,
+    edges: Annotated[str, typer.Option(help="Line extractor used for sketch adherence.")] = "xdog",
+    fid_features: Annotated[Optional[Path], typer.Option(help="Local TorchScript Inception (inception-2015-12-05.pt) to also report FID.")] = None,
+    backend: Annotated[str, typer.Option(help="auto, onnx or torch.")] = "auto",
+) -> None:
+    """Measure a model on held-out pairs: L1, PSNR, SSIM, realism (patch SWD), sketch adherence, optional FID.
+
+    Example: `icanvas evaluate --model runs/cat/model --data data/cat --out reports/cat`
+    """
+    from icanvas.catalog import find_model
+    from icanvas.eval.report import evaluate_folder, load_photo_folder, run_backend, score, write_report
+    from icanvas.pipelines.sketch_to_image import SketchToImage
+
+    pipe = SketchToImage.from_pretrained(find_model(model), backend=backend)
+    inputs = evaluate_folder(pipe, list(data), split, limit=limit)
+    outputs = run_backend(pipe, inputs.sketches, inputs.labels)
+    real = load_photo_folder(real_photos, pipe.size) if real_photos else inputs.targets
+    extractor = None
+    if fid_features is not None:
+        from icanvas.eval.fid import InceptionFeatures
+
+        extractor = InceptionFeatures(fid_features)
+    metrics = score(inputs.sketches, outputs, targets=inputs.targets, real=real, edges=edges, fid_extractor=extractor)
+    write_report(out, metrics, inputs.sketches, outputs, inputs.targets, title=f"iCanvas evaluation: {model}")
+    table = Table("metric", "value")
+    for k, v in metrics.items():
+        if isinstance(v, (int, float)):
+            table.add_row(k, f"{v:.4f}")
+    out_console = Console()
+    out_console.print(table)
+    out_console.print(f"Report: {out / 'index.html'}")
+
+
+@app.command()
+def export(
+    model: Annotated[str, typer.Option(help="Model name or folder.")],
+    onnx: Annotated[Path, typer.Option(help="ONNX file to write.")],
+    check: Annotated[bool, typer.Option(help="Compare onnxruntime with PyTorch on random input.")] = True,
+) -> None:
+    """Export a generator to ONNX.
+
+    Example: `icanvas export --model runs/cat/model --onnx cat.onnx`
+    """
+    import numpy as np
+
+    from icanvas.catalog import find_model
+    from icanvas.checkpoint import from_pretrained
+    from icanvas.runtime.onnx import OnnxBackend, TorchBackend, export_onnx
+
+    generator, info = from_pretrained(find_model(model))
+    path = export_onnx(generator, info, onnx)
+    msg = f"Wrote {path} ({path.stat().st_size / 2**20:.1f} MiB)"
+    if check:
+        cfg = info.config
+        x = np.random.default_rng(0).uniform(-1, 1, (2, cfg.in_channels + cfg.hint_channels, cfg.image_size, cfg.image_size)).astype(np.float32)
+        label = np.zeros(2, np.int64) if cfg.num_classes else None
+        diff = float(np.abs(OnnxBackend(path)(x, label) - TorchBackend(generator)(x, label)).max())
+        msg += f"; max |onnxruntime - pytorch| = {diff:.2e}"
+    out.print(msg)
+
+
+@app.command("models")
+def models_cmd() -> None:
+    """List every available model: name, method, resolution, size on disk, where it lives.
+
+    Example: `icanvas models`
+    """
+    from icanvas.catalog import list_models
+
+    table = Table("name", "method", "px", "kinds", "size", "where")
+    entries = list_models()
+    for e in entries:
+        table.add_row(e.name, e.method, str(e.resolution), ", ".join(e.kinds), f"{e.size_bytes / 2**20:.1f} MiB", f"{e.path} ({e.source})")
+    out.print(table if entries else "No models installed. Train one with 'icanvas train', or set ICANVAS_MODEL_PATH.")
+
+
+@app.command()
+def demo(
+    work: Annotated[Path, typer.Option(help="Folder for the demo's data, run and pictures.")] = Path(".icanvas/demo"),
+    photos: Annotated[Optional[Path], typer.Option(help="Photo folder (default: ../shared/data/photos/cat if present, else synthetic shapes).")] = None,
+    steps: Annotated[int, typer.Option(help="Training steps.")] = 60,
+) -> None:
+    """Prepare a few photos, train the tiny preset briefly and generate a picture.
+
+    Example: `icanvas demo --steps 60`
+    """
+    from icanvas.demo import run_demo
+
+    run_demo(work, photos, steps, out)
+
+
+def main() -> None:
+    try:
+        rc = app(standalone_mode=False)
+        if isinstance(rc, int) and rc:
+            sys.exit(rc)
+    except ICanvasError as e:
+        err.print(f"[bold red]error:[/bold red] {e.problem}")
+        if e.hint:
+            err.print(f"[yellow]what to do:[/yellow] {e.hint}")
+        sys.exit(2)
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    except typer.Abort:
+        err.print("Aborted.")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        err.print("Interrupted; a training run can continue with --resume.")
+        sys.exit(130)
+    except Exception as e:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(e, click.ClickException):
+            e.show()
+            sys.exit(e.exit_code)
+        raise

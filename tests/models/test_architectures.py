@@ -1,0 +1,46 @@
+import pytest
+import torch
+
+from icanvas.config import PatchGANConfig, UNetConfig
+from icanvas.models import PatchGANDiscriminator, UNetGenerator
+from icanvas.models.unet import count_parameters
+
+
+@pytest.mark.parametrize("size,upsample", [(32, "transpose"), (64, "resize"), (128, "transpose")])
+def test_unet_shapes_and_range(size, upsample):
+    g = UNetGenerator(UNetConfig(image_size=size, ngf=4, max_channels=16, upsample=upsample)).eval()
+    y = g(torch.randn(2, 1, size, size))
+    assert y.shape == (2, 3, size, size)
+    assert y.abs().max() <= 1.0
+
+
+def test_reference_configuration_matches_pix2pix_size():
+    # pix2pix's unet_256 with ngf 64 and 3 input channels has 54.4 M parameters
+    ref = UNetGenerator(UNetConfig(in_channels=3, ngf=64, max_channels=512, norm="batch"))
+    assert round(count_parameters(ref) / 1e6, 1) == 54.4
+
+
+def test_default_generator_is_much_smaller_than_reference():
+    assert count_parameters(UNetGenerator(UNetConfig())) < 0.1 * 54.4e6
+
+
+def test_shallower_depth_and_hints():
+    cfg = UNetConfig(image_size=64, ngf=4, max_channels=8, depth=4, hint_channels=4)
+    g = UNetGenerator(cfg)
+    assert g(torch.randn(1, 5, 64, 64)).shape == (1, 3, 64, 64)
+
+
+def test_class_conditional_outputs_depend_on_label():
+    torch.manual_seed(0)
+    g = UNetGenerator(UNetConfig(image_size=32, ngf=4, max_channels=8, num_classes=3, dropout=0)).eval()
+    x = torch.randn(1, 1, 32, 32)
+    a, b = g(x, torch.tensor([0])), g(x, torch.tensor([2]))
+    assert not torch.allclose(a, b)
+    with pytest.raises(ValueError, match="class-conditional"):
+        g(x)
+
+
+def test_patchgan_patch_grid():
+    d = PatchGANDiscriminator(PatchGANConfig(ndf=8, n_layers=3), in_channels=4)
+    out = d(torch.randn(2, 4, 256, 256))
+    assert out.shape == (2, 1, 30, 30)  # the 70x70 PatchGAN's grid at 256 px
