@@ -1,0 +1,145 @@
+"""Inference and training speed on this machine, printed as tables.
+
+    python benchmarks/speed.py                 # everything (a few minutes on 2 cores)
+    python benchmarks/speed.py --skip-train    # inference only
+    python benchmarks/speed.py --threads 2 --repeats 20
+
+Inference: ms per image at batch 1 and images/s at batch 8, eager PyTorch and onnxruntime,
+for the reference pix2pix generator (U-Net 256, ngf 64, batch norm) and our presets' generators.
+Training: images/s per preset, and the time spent building batches (decoding is done once,
+so this is jitter + sketchify + hints) as a share of a training step.
+All numbers are medians of ``--repeats`` timed runs after warm-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from icanvas.checkpoint import ModelInfo
+from icanvas.config import load_train_config, replace
+from icanvas.models.unet import UNetGenerator, count_parameters
+from icanvas.runtime.onnx import OnnxBackend, TorchBackend, export_onnx
+
+GENERATORS = {  # label -> preset whose generator is measured
+    "reference pix2pix 256 (ngf 64, BN)": "pix2pix-reference",
+    "ours pix2pix-256": "pix2pix-256",
+    "ours pix2pix-128": "pix2pix-128",
+}
+TRAIN_PRESETS = ["pix2pix-128", "pix2pix-256"]
+
+
+def median_time(fn, repeats: int, warmup: int = 2) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def bench_inference(repeats: int, threads: int) -> list[tuple]:
+    rows = []
+    tmp = Path(tempfile.mkdtemp())
+    for label, preset in GENERATORS.items():
+        cfg = load_train_config(preset).generator
+        torch.manual_seed(0)
+        g = UNetGenerator(cfg).eval()
+        info = ModelInfo(path=tmp, method="pix2pix", config=cfg)
+        onnx_path = export_onnx(g, info, tmp / f"{preset}.onnx")
+        eager, ort = TorchBackend(g), OnnxBackend(onnx_path, threads=threads)
+        x1 = np.random.default_rng(0).uniform(-1, 1, (1, cfg.in_channels, cfg.image_size, cfg.image_size)).astype(np.float32)
+        x8 = np.repeat(x1, 8, axis=0)
+        r = [label, cfg.image_size, count_parameters(g) / 1e6]
+        for backend in (eager, ort):
+            r.append(1000 * median_time(lambda: backend(x1), repeats))
+            r.append(8 / median_time(lambda: backend(x8), max(3, repeats // 4)))
+        rows.append(tuple(r))
+    return rows
+
+
+def _synthetic_pairs(n: int, size: int):
+    from icanvas.data.datasets import PairedImages
+    from icanvas.data.edges import extract_lines
+
+    rng = np.random.default_rng(0)
+    photos = np.full((n, size, size, 3), 240, np.uint8)
+    sketches = np.empty((n, size, size), np.uint8)
+    import cv2
+
+    for i in range(n):
+        c = tuple(int(v) for v in rng.integers(20, 200, 3))
+        cv2.ellipse(photos[i], (size // 2, size // 2), (size // 3, size // 4), float(rng.uniform(0, 180)), 0, 360, c, -1)
+        sketches[i] = extract_lines(photos[i], "xdog")
+    return PairedImages(sketches, photos, np.zeros(n, np.int64), [], [f"{i}" for i in range(n)])
+
+
+def bench_training(steps: int) -> list[tuple]:
+    from icanvas.data.datasets import PairBatcher
+    from icanvas.data.sketchify import Sketchify
+    from icanvas.training.pix2pix import Pix2PixTrainer
+
+    rows = []
+    for preset in TRAIN_PRESETS:
+        cfg = load_train_config(preset)
+        cfg = replace(cfg, run=replace(cfg.run, steps=1000))
+        size, bs = cfg.generator.image_size, cfg.run.batch_size
+        data = _synthetic_pairs(32, size)
+        batches = PairBatcher(data, cfg.data, cfg.hints, Sketchify(cfg.sketchify, size), seed=0)
+        trainer = Pix2PixTrainer(cfg, torch.device("cpu"))
+        step_times, data_times = [], []
+        for s in range(steps + 1):
+            t0 = time.perf_counter()
+            b = batches.batch(s, bs)
+            t1 = time.perf_counter()
+            trainer.train_step(b)
+            t2 = time.perf_counter()
+            if s:  # first step is warm-up
+                data_times.append(t1 - t0)
+                step_times.append(t2 - t1)
+        step, dat = statistics.median(step_times), statistics.median(data_times)
+        rows.append((preset, size, bs, bs / step, 1000 * step, 1000 * dat, 100 * dat / step))
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--threads", type=int, default=os.cpu_count(), help="CPU threads for both runtimes")
+    ap.add_argument("--repeats", type=int, default=20, help="timed runs per measurement")
+    ap.add_argument("--train-steps", type=int, default=6, help="timed training steps per preset")
+    ap.add_argument("--skip-train", action="store_true")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, threads={args.threads}, torch {torch.__version__}")
+    print()
+    print("| generator | px | params (M) | eager ms/img (b1) | eager img/s (b8) | onnxruntime ms/img (b1) | onnxruntime img/s (b8) |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    rows = bench_inference(args.repeats, args.threads)
+    for r in rows:
+        print(f"| {r[0]} | {r[1]} | {r[2]:.1f} | {r[3]:.1f} | {r[4]:.1f} | {r[5]:.1f} | {r[6]:.1f} |")
+    ref = rows[0][5]
+    for r in rows[1:]:
+        print(f"\n{r[0]}: onnxruntime {ref / r[5]:.1f}x faster than the reference at batch 1", end="")
+    print("\n")
+    if args.skip_train:
+        return
+    print("| training preset | px | batch | images/s | ms/step | batch build ms | batch build / step |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for r in bench_training(args.train_steps):
+        print(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]:.2f} | {r[4]:.0f} | {r[5]:.1f} | {r[6]:.1f}% |")
+    print("\n(the training loop builds the next batch in a background thread while the current one trains,")
+    print(" so the wait it logs as data_wait_fraction in metrics.jsonl is at most the share above)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""prepare -> train -> resume -> export -> generate -> evaluate, on synthetic data with the tiny preset."""
+
+import json
+import sys
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from icanvas.checkpoint import from_pretrained
+from icanvas.cli import main
+from icanvas.config import load_train_config
+from icanvas.training.loop import run_training
+
+TINY = ["run.steps=6", "run.checkpoint_every=3", "run.sample_every=3", "run.log_every=1", "run.threads=1"]
+
+
+def run_cli(monkeypatch, capsys, *args) -> tuple[int, str]:
+    monkeypatch.setattr(sys, "argv", ["icanvas", *map(str, args)])
+    try:
+        main()
+        code = 0
+    except SystemExit as e:
+        code = int(e.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+@pytest.fixture(scope="module")
+def trained(prepared_dir, tmp_path_factory):
+    cfg = load_train_config("tiny", TINY)
+    root = tmp_path_factory.mktemp("runs")
+    straight = run_training(cfg, [prepared_dir], root / "straight")
+    return cfg, straight, root
+
+
+def test_run_folder_contents(trained):
+    _, res, _ = trained
+    run = res.run_dir
+    assert (run / "config.yaml").is_file() and (run / "model" / "card.md").is_file()
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [1, 2, 3, 4, 5, 6]
+    assert all(np.isfinite(r["loss_g"]) and np.isfinite(r["loss_d"]) for r in rows)
+    assert rows[-1]["lr"] < rows[0]["lr"]  # linear decay in the second half
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_0000003.png", "step_0000006.png"]
+    assert any((run / "tb").iterdir())
+    card = (run / "model" / "card.md").read_text()
+    assert "synthetic" in card and "Steps: 6" in card
+
+
+def test_resume_continues_exactly(trained, prepared_dir):
+    cfg, straight, root = trained
+    part = run_training(cfg, [prepared_dir], root / "resumed", stop_at=3)
+    assert part.steps == 3 and not (root / "resumed" / "model").exists()
+    with pytest.raises(Exception, match="--resume"):
+        run_training(cfg, [prepared_dir], root / "resumed")
+    full = run_training(cfg, [prepared_dir], root / "resumed", resume=True)
+    a, _ = from_pretrained(straight.model_dir)
+    b, _ = from_pretrained(full.model_dir)
+    for (name, pa), pb in zip(a.state_dict().items(), b.state_dict().values()):
+        assert torch.equal(pa, pb), name
+
+
+def test_export_generate_evaluate(trained, prepared_dir, tmp_path, monkeypatch, capsys):
+    _, res, _ = trained
+    model = res.model_dir
+    monkeypatch.setenv("ICANVAS_CACHE", str(tmp_path / "cache"))
+    code, text = run_cli(monkeypatch, capsys, "export", "--model", model, "--onnx", tmp_path / "g.onnx")
+    assert code == 0, text
+    diff = float(text.split("pytorch| =")[1].split()[0])
+    assert diff <= 1e-4
+
+    # a wide dark-on-light PNG, a light-on-dark JPEG and a transparent WebP
+    page = np.full((120, 200, 3), 255, np.uint8)
+    cv2.circle(page, (100, 60), 40, (0, 0, 0), 3)
+    Image.fromarray(page).save(tmp_path / "a.png")
+    Image.fromarray(255 - page).save(tmp_path / "b.jpg", quality=95)
+    rgba = np.zeros((90, 60, 4), np.uint8)
+    cv2.rectangle(rgba, (10, 10), (50, 80), (0, 0, 0, 255), 3)
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "c.webp", lossless=True)
+    code, text = run_cli(monkeypatch, capsys, "generate", "--model", model, tmp_path / "a.png", tmp_path / "b.jpg",
+                         tmp_path / "c.webp", "-o", tmp_path / "out")
+    assert code == 0, text
+    for name, shape in (("a", (120, 200)), ("b", (120, 200)), ("c", (90, 60))):
+        out = np.asarray(Image.open(tmp_path / "out" / f"{name}.png"))
+        assert out.shape == (*shape, 3)
+    assert "inverted" in text
+
+    code, text = run_cli(monkeypatch, capsys, "evaluate", "--model", model, "--data", prepared_dir, "--out", tmp_path / "report")
+    assert code == 0, text
+    metrics = json.loads((tmp_path / "report" / "metrics.json").read_text())
+    for key in ("l1", "psnr", "ssim", "swd", "adherence_f1"):
+        assert np.isfinite(metrics[key]), key
+    assert metrics["count"] == 3
+    assert (tmp_path / "report" / "grid.png").is_file() and "grid.png" in (tmp_path / "report" / "index.html").read_text()
+
+
+def test_onnx_and_torch_backends_agree(trained):
+    from icanvas.pipelines.sketch_to_image import SketchToImage
+
+    _, res, _ = trained
+    page = np.full((64, 64, 3), 255, np.uint8)
+    cv2.line(page, (10, 10), (50, 50), (0, 0, 0), 2)
+    img = Image.fromarray(page)
+    a = SketchToImage.from_pretrained(res.model_dir, backend="torch")(img).image.astype(int)
+    b = SketchToImage.from_pretrained(res.model_dir, backend="onnx")(img).image.astype(int)
+    assert np.abs(a - b).max() <= 1
