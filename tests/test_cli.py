@@ -1,0 +1,83 @@
+"""Bad input through the command line: a clear message naming the problem, exit status 2, no traceback."""
+
+import sys
+
+from icanvas.cli import main
+
+
+def run(monkeypatch, capsys, *args):
+    monkeypatch.setattr(sys, "argv", ["icanvas", *map(str, args)])
+    try:
+        main()
+        code = 0
+    except SystemExit as e:
+        code = e.code
+    c = capsys.readouterr()
+    return code, c.out + c.err
+
+
+def test_help_lists_commands(monkeypatch, capsys):
+    code, text = run(monkeypatch, capsys, "--help")
+    assert code == 0
+    for cmd in ("prepare", "train", "generate", "evaluate", "export", "models"):
+        assert cmd in text
+
+
+def test_prepare_empty_folder(monkeypatch, capsys, tmp_path):
+    (tmp_path / "empty").mkdir()
+    code, text = run(monkeypatch, capsys, "prepare", tmp_path / "empty", tmp_path / "out")
+    assert code == 2 and "No images" in text and "Traceback" not in text
+
+
+def test_prepare_only_corrupt_images(monkeypatch, capsys, tmp_path):
+    src = tmp_path / "bad"
+    src.mkdir()
+    (src / "a.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    code, text = run(monkeypatch, capsys, "prepare", src, tmp_path / "out", "--workers", "1")
+    assert code == 2 and "could be used" in text
+
+
+def test_generate_corrupt_image_and_missing_model(monkeypatch, capsys, tmp_path, prepared_dir):
+    code, text = run(monkeypatch, capsys, "generate", "--model", "no-such-model", tmp_path / "x.png")
+    assert code == 2 and "No model named 'no-such-model'" in text
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"format_version": 1, "method": "pix2pix", "model": {"image_size": 32}}')
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    code, text = run(monkeypatch, capsys, "generate", "--model", folder, bad)
+    assert code == 2 and "generator.safetensors" in text
+
+
+def test_generate_reports_a_corrupt_drawing(monkeypatch, capsys, tmp_path):
+    import torch
+
+    from icanvas.checkpoint import save_pretrained
+    from icanvas.config import UNetConfig
+    from icanvas.models import UNetGenerator
+
+    cfg = UNetConfig(image_size=32, ngf=4, max_channels=8)
+    save_pretrained(UNetGenerator(cfg), tmp_path / "m", method="pix2pix", config=cfg)
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    code, text = run(monkeypatch, capsys, "generate", "--model", tmp_path / "m", bad, "-o", tmp_path / "o", "--backend", "torch")
+    assert code == 2 and "bad.png" in text and "Traceback" not in text
+    assert torch.__version__  # torch imported fine alongside
+
+
+def test_train_wrong_config_key(monkeypatch, capsys, tmp_path, prepared_dir):
+    code, text = run(monkeypatch, capsys, "train", "--config", "tiny", "--data", prepared_dir, "--out", tmp_path / "r",
+                     "--set", "run.stepz=3")
+    assert code == 2 and "run.stepz" in text and "steps" in text
+
+
+def test_train_missing_data(monkeypatch, capsys, tmp_path):
+    code, text = run(monkeypatch, capsys, "train", "--config", "tiny", "--data", tmp_path / "nothing", "--out", tmp_path / "r")
+    assert code == 2 and "does not exist" in text and "icanvas prepare" in text
+
+
+def test_train_dry_run(monkeypatch, capsys, tmp_path, prepared_dir):
+    monkeypatch.setattr(sys, "argv", ["icanvas", "train", "--config", "tiny", "--data", str(prepared_dir), "--out", str(tmp_path / "r"), "--dry-run"])
+    main()
+    text = capsys.readouterr().out
+    assert "training pairs at 32 px" in text and not (tmp_path / "r").exists()
