@@ -1,0 +1,430 @@
+"""Safe reading of images people hand in, and normalisation of hand-made drawings.
+
+Every user image (a CLI file, a photo folder, a web upload) passes through :func:`read_image`,
+which either returns a loaded PIL image or raises :class:`~icanvas.errors.InputImageError`
+saying what was wrong and what to do. :func:`normalize_drawing` turns any drawing (scan, photo
+of paper, chalk on a board, transparent PNG, crayons) into black lines on white paper plus the
+coloured strokes; :func:`fit_square`, :func:`letterbox` and :func:`unletterbox` move between
+arbitrary aspect ratios and a model's square.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import os
+import stat
+import warnings
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps
+
+from icanvas.errors import InputImageError
+
+ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF")  # the only decoders PIL may try on user bytes
+_ACCEPTED_TEXT = "PNG, JPEG, WebP, BMP or GIF"
+_RESAVE_HINT = "Open it in an image viewer and save it again as PNG or JPEG, or use another file."
+
+# --- normalize_drawing tunables (grey levels are 0..255 with paper light and ink dark)
+_ALPHA_MIN_FRACTION = 0.01  # fraction of see-through pixels (alpha < 250) that makes alpha the drawing
+_DARK_BACKGROUND = 110  # median grey level below which the background is dark and polarity is inverted
+_INK_LEVEL = 128  # clean drawings: a pixel darker than this is ink
+_PHOTO_PAPER_LEVEL = 215  # median paper level below which the paper counts as photographed (grey)
+_PHOTO_NOISE = 3.0  # robust noise sigma of the paper, grey levels, above which it counts as photographed
+_PHOTO_SPREAD = 60  # difference between the brightest and darkest lit block, grey levels, above which: photographed
+_BG_WORK_SIDE = 256  # long side of the reduced copy on which the paper level is estimated, px
+_BG_KERNEL_FRAC = 1 / 12  # strokes narrower than this fraction of the long side are removed from the paper level
+_LIGHT_GRID = 4  # the lighting is compared between the brightest levels of this many x this many blocks
+_WEAK_CONTRAST = 0.15  # photos: at least this fraction darker than the local paper -> candidate ink
+_STRONG_CONTRAST = 0.35  # photos: a candidate stroke survives only with a pixel this much darker
+_WEAK_SIGMAS = 4.0  # photos: candidate ink must also be this many noise sigmas darker than paper
+_STRONG_SIGMAS = 8.0  # photos: the same for the pixel that confirms a stroke
+_SPECKLE_FRAC = 1e-5  # ink blobs smaller than this fraction of the image area are speckles ...
+_SPECKLE_MIN = 5  # ... and never fewer than this many pixels
+_MIN_INK_FRAC = 5e-5  # less ink than this fraction of the image area means an empty drawing
+_CHROMA = 60  # colour strokes: max - min channel after white balance, 0..255, above which a pixel is coloured
+_COLOR_DIST = 40  # colour strokes: a coloured pixel also differs from the paper colour by this much, 0..255
+_STATS_SAMPLES = 1_000_000  # at most this many pixels feed medians and percentiles
+
+
+# ============================================================================ reading
+
+
+def _too_big(name: str, size: int, max_bytes: int) -> InputImageError:
+    return InputImageError(
+        f"{name} is {size / 2**20:.1f} MB, more than the limit of {max_bytes / 2**20:.1f} MB.",
+        hint="Use a smaller file: export the image at a lower resolution or as JPEG.",
+    )
+
+
+def _read_bytes(source: str | os.PathLike | bytes, max_bytes: int) -> tuple[str, bytes]:
+    """(name for messages, file content), enforcing the byte limit before reading a file."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        if len(data) > max_bytes:
+            raise _too_big("The image data", len(data), max_bytes)
+        return "The image data", data
+    if not isinstance(source, (str, os.PathLike)):
+        raise TypeError(f"read_image takes a path or bytes, not {type(source).__name__}")
+    path = Path(source)
+    name = f"'{path}'"
+    hint = "Check the path and that you may read the file."
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise InputImageError(f"Image file {name} not found.", hint="Check the path and the file name.") from None
+    except OSError as err:
+        raise InputImageError(f"Image file {name} cannot be opened ({err.strerror or err}).", hint) from err
+    if not stat.S_ISREG(info.st_mode):
+        raise InputImageError(f"{name} is not a file (a folder?).", hint="Give the path of one image file.")
+    if info.st_size > max_bytes:
+        raise _too_big(name, info.st_size, max_bytes)
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise InputImageError(f"Image file {name} cannot be read ({err.strerror or err}).", hint) from err
+    if len(data) > max_bytes:  # the file grew while we looked
+        raise _too_big(name, len(data), max_bytes)
+    return name, data
+
+
+_KNOWN_OTHERS = ((b"%PDF", "a PDF document"), (b"II*\x00", "a TIFF image"), (b"MM\x00*", "a TIFF image"),
+                 (b"8BPS", "a Photoshop file"), (b"<svg", "an SVG file"), (b"<?xml", "an XML / SVG file"))
+
+
+def _sniff(data: bytes) -> str:
+    """What a rejected file probably is, from its first bytes ('' when unknown)."""
+    if data[4:8] == b"ftyp":  # ISO media: phones save HEIC photos this way
+        return "a HEIC photo" if data[8:12] in (b"heic", b"heix", b"mif1", b"msf1") else "an AVIF or video file"
+    head = data[:64].lstrip().lower()
+    return next((what for magic, what in _KNOWN_OTHERS if head.startswith(magic.lower())), "")
+
+
+def _check_pixels(name: str, size: tuple[int, int], max_pixels: int) -> None:
+    w, h = size
+    if w <= 0 or h <= 0:
+        raise InputImageError(f"{name} has no pixels ({w}x{h}).", _RESAVE_HINT)
+    if w * h > max_pixels:
+        shrink = (max_pixels / (w * h)) ** 0.5
+        raise InputImageError(
+            f"{name} is {w}x{h} pixels ({w * h / 1e6:.1f} megapixels), more than the limit of "
+            f"{max_pixels / 1e6:.1f} megapixels, so it was not decoded.",
+            hint=f"Resize it to at most {max(1, int(w * shrink))}x{max(1, int(h * shrink))} pixels and try again.",
+        )
+
+
+def read_image(
+    source: str | Path | bytes, *, max_bytes: int = 25 * 2**20, max_pixels: int = 40_000_000
+) -> Image.Image:
+    """Decode a PNG / JPEG / WebP / BMP / GIF (first frame) file or bytes into a loaded PIL image.
+
+    ``max_bytes`` caps the encoded size, ``max_pixels`` the width * height, checked from the
+    header before any pixel is decoded. EXIF orientation is applied; the mode is kept.
+    """
+    name, data = _read_bytes(source, max_bytes)
+    if not data:
+        raise InputImageError(f"{name} is empty (0 bytes).", hint="Choose a PNG or JPEG image file.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit applies below
+            with Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS) as img:  # lazy: reads the header only
+                _check_pixels(name, img.size, max_pixels)
+                img.load()
+                try:
+                    out = ImageOps.exif_transpose(img)  # a loaded copy, upright
+                except Exception:  # broken EXIF must not reject a good picture: keep it as stored
+                    out = img.copy()
+    except InputImageError:
+        raise
+    except Image.DecompressionBombError as err:
+        raise InputImageError(
+            f"{name} declares far more pixels than allowed ({max_pixels / 1e6:.1f} megapixels), so it was not decoded.",
+            hint="Resize the image to a few megapixels and try again.",
+        ) from err
+    except Image.UnidentifiedImageError as err:
+        what = _sniff(data)
+        problem = f"{name} is {what + ', ' if what else ''}not a {_ACCEPTED_TEXT} image."
+        raise InputImageError(problem, hint="Save or export it as PNG or JPEG and try again.") from err
+    except Exception as err:  # decoders raise OSError, SyntaxError, ValueError, EOFError, ... on damaged data
+        raise InputImageError(f"{name} could not be decoded; the file may be damaged ({err}).", _RESAVE_HINT) from err
+    out.load()
+    return out
+
+
+# ============================================================================ arrays
+
+
+def _rgb_alpha(img: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
+    """(H, W, 3) uint8 RGB and (H, W) uint8 alpha, or None when nothing is transparent."""
+    if img.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):  # 16/32-bit grey: scale to 0..255
+        grey = np.asarray(img, dtype=np.float64)
+        top = float(grey.max()) if grey.size else 0.0  # "I" and "F" say nothing of their range: guess it
+        scale = 255 / 65535 if img.mode.startswith("I;16") or top > 255 else (255.0 if img.mode == "F" and top <= 1 else 1)
+        grey = np.clip(grey * scale + 0.5, 0, 255).astype(np.uint8)  # (H, W)
+        return np.repeat(grey[..., None], 3, axis=2), None
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info:
+        rgba = np.array(img.convert("RGBA"))  # (H, W, 4)
+        return np.ascontiguousarray(rgba[..., :3]), np.ascontiguousarray(rgba[..., 3])
+    return np.array(img if img.mode == "RGB" else img.convert("RGB")), None
+
+
+def _composite(rgb: np.ndarray, alpha: np.ndarray, background: tuple[int, int, int]) -> np.ndarray:
+    a = alpha[..., None].astype(np.uint16)  # (H, W, 1)
+    bg = np.asarray(background, np.uint16)  # (3,)
+    return ((rgb.astype(np.uint16) * a + bg * (255 - a) + 127) // 255).astype(np.uint8)
+
+
+def to_rgb(img: Image.Image, background: int | tuple[int, int, int] = (255, 255, 255)) -> np.ndarray:
+    """Any PIL image -> (H, W, 3) uint8 RGB, transparency composited over ``background``."""
+    bg = (background,) * 3 if isinstance(background, (int, np.integer)) else tuple(background)
+    if len(bg) != 3 or not all(0 <= int(c) <= 255 for c in bg):
+        raise ValueError(f"background must be a grey level or an RGB triple in 0..255, not {background!r}")
+    rgb, alpha = _rgb_alpha(img)
+    return rgb if alpha is None else _composite(rgb, alpha, tuple(int(c) for c in bg))
+
+
+_ARRAY_DTYPES = (np.uint8, np.uint16, np.int16, np.float32, np.float64, np.bool_)  # what cv2.resize takes
+
+
+def _check_array(img: np.ndarray) -> None:
+    ok = isinstance(img, np.ndarray) and img.ndim in (2, 3) and img.shape[0] >= 1 and img.shape[1] >= 1
+    if not ok or img.dtype.type not in _ARRAY_DTYPES:
+        what = f"{img.shape} {img.dtype}" if isinstance(img, np.ndarray) else type(img).__name__
+        raise InputImageError(f"Expected an (H, W) or (H, W, C) uint8/float image array, got {what}.",
+                              hint="Pass a decoded image array, e.g. from to_rgb(read_image(path)).")
+
+
+def _resize(img: np.ndarray, w: int, h: int) -> np.ndarray:
+    """cv2.resize that keeps (H, W, 1) and bool arrays; INTER_AREA when shrinking."""
+    if img.shape[0] == h and img.shape[1] == w:
+        return img.copy()
+    if img.dtype == bool:
+        return _resize(img.astype(np.uint8) * 255, w, h) > 127
+    shrink = h * w < img.shape[0] * img.shape[1]
+    out = cv2.resize(np.ascontiguousarray(img), (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    return out.reshape((h, w) + img.shape[2:])  # cv2 drops a single channel axis
+
+
+def _filled(img: np.ndarray, size: int, fill: int | tuple) -> np.ndarray:
+    """A (size, size[, C]) array of ``fill`` with the dtype of ``img``."""
+    shape = (size, size) + img.shape[2:]
+    channels = img.shape[2] if img.ndim == 3 else 1
+    values = np.atleast_1d(np.asarray(fill))
+    if values.size not in (1, channels):
+        raise ValueError(f"fill {fill!r} does not match an image with {channels} channel(s)")
+    out = np.empty(shape, img.dtype)
+    out[...] = values if img.ndim == 3 else values[0]
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class Placement:
+    """Where :func:`letterbox` put an image inside its square."""
+
+    orig_h: int  # height of the image before letterboxing, px
+    orig_w: int  # width of the image before letterboxing, px
+    size: int  # side of the square, px
+    top: int  # first row of the content in the square
+    left: int  # first column of the content in the square
+    h: int  # rows of content in the square
+    w: int  # columns of content in the square
+
+
+def letterbox(img: np.ndarray, size: int, fill: int | tuple = 255) -> tuple[np.ndarray, Placement]:
+    """Resize so the long side is ``size`` and pad the short side centred with ``fill``."""
+    _check_array(img)
+    if size < 1:
+        raise ValueError(f"size must be >= 1, got {size}")
+    oh, ow = img.shape[:2]
+    scale = size / max(oh, ow)
+    h, w = max(1, min(size, round(oh * scale))), max(1, min(size, round(ow * scale)))
+    top, left = (size - h) // 2, (size - w) // 2
+    square = _filled(img, size, fill)  # (size, size[, C])
+    square[top : top + h, left : left + w] = _resize(img, w, h)
+    return square, Placement(oh, ow, size, top, left, h, w)
+
+
+def unletterbox(square: np.ndarray, placement: Placement) -> np.ndarray:
+    """Cut the content region out of a (generated) square and restore the original aspect ratio.
+
+    The square may have another side than at letterboxing (a model working at 2x); the result
+    has the original aspect and the square's resolution, but never exceeds the original size.
+    """
+    _check_array(square)
+    s = square.shape[0]
+    if square.shape[1] != s:
+        raise InputImageError(f"Expected a square image, got {square.shape[1]}x{s}.", "Pass the model's square output.")
+    k = s / placement.size  # square px per letterbox px
+    top, left = round(placement.top * k), round(placement.left * k)
+    bottom = min(s, max(top + 1, round((placement.top + placement.h) * k)))
+    right = min(s, max(left + 1, round((placement.left + placement.w) * k)))
+    region = square[top:bottom, left:right]  # (h', w'[, C]) content, pads dropped
+    shrink = min(1.0, s / max(placement.orig_h, placement.orig_w))
+    out_h, out_w = max(1, round(placement.orig_h * shrink)), max(1, round(placement.orig_w * shrink))
+    return _resize(region, out_w, out_h)
+
+
+def fit_square(img: np.ndarray, size: int, *, mode: str = "pad", fill: int | tuple = 255) -> np.ndarray:
+    """(H, W[, C]) -> (size, size[, C]): "pad" keeps the whole object, "crop" cuts the centre."""
+    _check_array(img)
+    if mode == "pad":
+        return letterbox(img, size, fill)[0]
+    if mode != "crop":
+        raise ValueError(f"mode must be 'pad' or 'crop', not {mode!r}")
+    if size < 1:
+        raise ValueError(f"size must be >= 1, got {size}")
+    h, w = img.shape[:2]
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    return _resize(img[top : top + side, left : left + side], size, size)
+
+
+# ============================================================================ drawings
+
+
+@dataclasses.dataclass(frozen=True)
+class Drawing:
+    """A drawing as the models want it, whatever it was made with."""
+
+    lines: np.ndarray  # (H, W) uint8 sketch: 255 paper, 0 ink (only these two values)
+    colors: np.ndarray  # (H, W, 3) uint8 RGB of coloured strokes, 0 elsewhere
+    color_mask: np.ndarray  # (H, W) bool, True on a coloured (non-grey) stroke
+    source: str  # what was detected, e.g. "dark lines on light paper"
+
+
+def _sample(a: np.ndarray) -> np.ndarray:
+    """A strided subset of ``a``'s pixels for statistics, at most about _STATS_SAMPLES."""
+    step = max(1, int((a.shape[0] * a.shape[1] / _STATS_SAMPLES) ** 0.5))
+    return a[::step, ::step]
+
+
+def _paper_level(work: np.ndarray) -> np.ndarray:
+    """(H, W) float32 paper brightness with strokes removed (closing on a reduced copy)."""
+    h, w = work.shape
+    scale = min(1.0, _BG_WORK_SIDE / max(h, w))
+    small = cv2.resize(work, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    k = max(3, int(max(small.shape) * _BG_KERNEL_FRAC) | 1)  # odd kernel side, px of the reduced copy
+    closed = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    closed = cv2.medianBlur(closed, k).astype(np.float32)  # smooths the blocks, keeps shadow edges sharp
+    return np.maximum(cv2.resize(closed, (w, h), interpolation=cv2.INTER_LINEAR), 1.0)  # (H, W)
+
+
+def _looks_photographed(work: np.ndarray, bg: np.ndarray) -> bool:
+    """Grey, noisy or unevenly lit paper needs the adaptive path; clean scans do not."""
+    w, b = _sample(work).astype(np.float32), _sample(bg)
+    paper = w >= _INK_LEVEL
+    if paper.sum() < 16:
+        return True
+    level = float(np.median(w[paper]))
+    noise = 1.4826 * float(np.median(np.abs(w[paper] - b[paper])))
+    n = _LIGHT_GRID
+    bh, bw = w.shape[0] // n, w.shape[1] // n
+    if bh and bw:  # paper level of each block: a high percentile ignores strokes and noise
+        blocks = w[: n * bh, : n * bw].reshape(n, bh, n, bw).transpose(0, 2, 1, 3).reshape(n * n, -1)
+        lit = np.percentile(blocks, 95, axis=1)  # (n * n,)
+        if float(lit.max() - lit.min()) > _PHOTO_SPREAD:
+            return True
+    return level < _PHOTO_PAPER_LEVEL or noise > _PHOTO_NOISE
+
+
+def _photo_ink(work: np.ndarray, bg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(weak, strong) ink masks from the flat-fielded image: paper divided by its local level."""
+    norm = work.astype(np.float32) * (255.0 / bg)  # (H, W) paper ~ 255 under any lighting
+    s = _sample(norm)
+    ref = float(np.median(s))
+    sigma = 1.4826 * float(np.median(np.abs(s - ref)))
+    weak = min(ref * (1 - _WEAK_CONTRAST), ref - _WEAK_SIGMAS * sigma)
+    strong = min(ref * (1 - _STRONG_CONTRAST), ref - _STRONG_SIGMAS * sigma)
+    return norm < weak, norm < strong
+
+
+def _channel_max_min(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(H, W, 3) uint8 -> (H, W) uint8 max and min over the channels."""
+    r, g, b = cv2.split(rgb)
+    return cv2.max(cv2.max(r, g), b), cv2.min(cv2.min(r, g), b)
+
+
+def _colour_strokes(
+    rgb: np.ndarray, work: np.ndarray, bg: np.ndarray | None, inverted: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """(mask (H, W) bool, true colours (H, W, 3) uint8) of strokes that are not grey."""
+    sw, srgb = _sample(work), _sample(rgb)
+    paper = sw >= _INK_LEVEL
+    paper_rgb = np.median(srgb[paper], axis=0) if paper.any() else np.full(3, 0.0 if inverted else 255.0)
+    if bg is None or inverted:  # one paper colour everywhere
+        local = np.empty_like(rgb)
+        local[...] = paper_rgb.round().astype(np.uint8)  # (H, W, 3)
+    else:  # lighting varies: paper colour = local brightness x paper tint
+        gains = paper_rgb / max(float(np.median(sw[paper])) if paper.any() else 255.0, 1.0)  # (3,)
+        local = cv2.merge([cv2.convertScaleAbs(bg, alpha=float(g)) for g in gains])  # (H, W, 3)
+    if inverted:  # light chalk adds to a dark board: look at what was added
+        balanced = cv2.subtract(rgb, local)  # (H, W, 3)
+        colours = rgb
+    else:  # ink filters light: divide by the paper colour (white balance + lighting)
+        balanced = colours = cv2.divide(rgb, np.maximum(local, 16), scale=255)  # (H, W, 3) under white light
+    top, bottom = _channel_max_min(balanced)
+    mask = (cv2.subtract(top, bottom) > _CHROMA) & (_channel_max_min(cv2.absdiff(rgb, local))[0] > _COLOR_DIST)
+    return mask, colours
+
+
+def _keep_strokes(weak: np.ndarray, strong: np.ndarray, min_area: int) -> np.ndarray:
+    """Connected parts of ``weak`` that hold a ``strong`` pixel and are no speckle."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(weak.astype(np.uint8), connectivity=8)
+    keep = (stats[:, cv2.CC_STAT_AREA] >= min_area) & (np.bincount(labels[strong], minlength=n) > 0)
+    keep[0] = False  # label 0 is the paper
+    return keep[labels]
+
+
+def _normalize_rgb(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)  # (H, W)
+    hist = np.bincount(_sample(gray).ravel(), minlength=256)
+    inverted = int(np.searchsorted(hist.cumsum(), hist.sum() / 2)) < _DARK_BACKGROUND
+    work = 255 - gray if inverted else gray  # (H, W) light paper, dark ink
+    bg = _paper_level(work)
+    photo = _looks_photographed(work, bg)
+    if photo:
+        weak, strong = _photo_ink(work, bg)
+    else:
+        weak = strong = work < _INK_LEVEL
+    colour, colours = _colour_strokes(rgb, work, bg if photo else None, inverted)
+    area = gray.size
+    ink = _keep_strokes(weak | colour, strong | colour, max(_SPECKLE_MIN, round(_SPECKLE_FRAC * area)))
+    if ink.sum() < max(_SPECKLE_MIN, _MIN_INK_FRAC * area):
+        raise InputImageError(
+            "The drawing is empty: no lines were found.",
+            hint="Draw something (dark lines on light paper work best) and try again.",
+        )
+    colour &= ink
+    source = {
+        (False, False): "dark lines on light paper",
+        (False, True): "light lines on dark background (inverted)",
+        (True, False): "photographed paper (adaptive threshold)",
+        (True, True): "photographed dark board (inverted, adaptive threshold)",
+    }[(photo, inverted)]
+    lines = np.where(ink, 0, 255).astype(np.uint8)  # (H, W) binary
+    colors = np.where(colour[..., None], colours, 0).astype(np.uint8)  # (H, W, 3)
+    return lines, colors, colour, source
+
+
+def normalize_drawing(img: Image.Image) -> Drawing:
+    """Any drawing -> black lines on white + coloured strokes, same size as the input.
+
+    Handles transparent backgrounds, light lines on dark backgrounds, photographed paper
+    (uneven light, grey paper, noise) and crayon colours. Raises InputImageError when no
+    drawing is found.
+    """
+    rgb, alpha = _rgb_alpha(img)
+    if alpha is None or np.mean(_sample(alpha) < 250) < _ALPHA_MIN_FRACTION:
+        lines, colors, mask, source = _normalize_rgb(rgb)
+    else:
+        try:  # strokes are what is opaque: dark or coloured strokes show on white ...
+            lines, colors, mask, _ = _normalize_rgb(_composite(rgb, alpha, (255, 255, 255)))
+            source = "transparent background"
+        except InputImageError:  # ... white ones only on black
+            lines, colors, mask, _ = _normalize_rgb(_composite(rgb, alpha, (0, 0, 0)))
+            source = "light lines on transparent background (inverted)"
+    if mask.any():
+        source += ", with coloured strokes"
+    return Drawing(lines=lines, colors=colors, color_mask=mask, source=source)
