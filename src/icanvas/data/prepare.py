@@ -26,7 +26,7 @@ from tqdm import tqdm
 from icanvas import __version__
 from icanvas.data.datasets import IMAGE_SUFFIXES, MANIFEST, split_pair
 from icanvas.data.edges import EDGE_METHODS, extract_lines, normalize_edge_map
-from icanvas.data.images import fit_square, read_image, to_rgb
+from icanvas.data.images import fit_square, letterbox, read_image, to_rgb
 from icanvas.data.segment import remove_background
 from icanvas.errors import ConfigError, DatasetError, ICanvasError
 
@@ -123,14 +123,24 @@ def _plan(root: Path, out: Path, opts: PrepareOptions) -> list[_Job]:
 def make_pair(photo_rgb: np.ndarray, opts: PrepareOptions, *, given_sketch: np.ndarray | None = None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """One photo (and optionally its dataset sketch) -> (sketch (S, S), photo (S, S, 3))."""
     cv2.setRNGSeed(seed)  # GrabCut's k-means initialisation
-    photo = fit_square(photo_rgb, opts.size, mode=opts.fit, fill=255)
+    size = opts.size
+    content = np.ones((size, size), bool)  # pixels that come from the photo, not padding
+    if opts.fit == "pad":
+        photo, place = letterbox(photo_rgb, size, fill=255)
+        content[:] = False
+        content[place.top : place.top + place.h, place.left : place.left + place.w] = True
+    else:
+        photo = fit_square(photo_rgb, size, mode="crop")
     if opts.remove_background:
         photo, _ = remove_background(photo, init=opts.background_init)
-    width = max(1, round(opts.line_width * opts.size / 256))
+    width = max(1, round(opts.line_width * size / 256))
     if given_sketch is not None and opts.edges == "dataset":
-        sketch = normalize_edge_map(fit_square(given_sketch, opts.size, mode=opts.fit, fill=255), line_width=width)
-    else:
-        sketch = extract_lines(photo, opts.edges, line_width=width)
+        return normalize_edge_map(fit_square(given_sketch, size, mode=opts.fit, fill=255), line_width=width), photo
+    sketch = extract_lines(photo, opts.edges, line_width=width)
+    # the photo's own frame is no line a child would draw: clear a band along it
+    band = max(2, width + 1)
+    inner = cv2.erode(np.pad(content, 1).astype(np.uint8), np.ones((2 * band + 1, 2 * band + 1), np.uint8))[1:-1, 1:-1]
+    sketch[inner == 0] = 255
     return sketch, photo
 
 
