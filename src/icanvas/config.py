@@ -94,17 +94,17 @@ class SketchifyConfig:
 
     enabled: bool = True  # False switches every transform off (for ablations)
     thickness_p: float = 0.5  # probability of thickening or thinning strokes
-    thickness_max: int = 2  # largest dilation radius, px
+    thickness_max: int = 1  # largest dilation radius, px
     drop_strokes_p: float = 0.5  # probability of removing some strokes
     drop_strokes_max: float = 0.10  # removed fraction of strokes, uniform in [0, max]
     warp_p: float = 0.5  # probability of a smooth random warp of the whole drawing
-    warp_strength: float = 4.0  # largest displacement of the smooth warp, px
+    warp_strength: float = 7.0  # largest displacement of the smooth warp, px
     wobble_p: float = 0.5  # probability of small high-frequency jitter along strokes
-    wobble_strength: float = 1.0  # largest jitter displacement, px
+    wobble_strength: float = 1.5  # largest jitter displacement, px
     break_p: float = 0.3  # probability of breaking strokes into pieces
     break_max: float = 0.10  # fraction of ink erased as gaps, uniform in [0, max]
     threshold_p: float = 0.3  # probability of blur + random binarisation threshold
-    simplify_p: float = 0.3  # probability of dropping short strokes and interior detail
+    simplify_p: float = 0.5  # probability of dropping short strokes and interior detail
     simplify_min_length: int = 12  # strokes shorter than this (px) are dropped when simplifying
 
     def __post_init__(self) -> None:
