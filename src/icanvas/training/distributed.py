@@ -50,10 +50,12 @@ def weight_fingerprint(module: torch.nn.Module, dims: int = 16) -> torch.Tensor:
     Equal across processes exactly when the weights are equal (up to float rounding),
     and cheap to all-gather, unlike the weights themselves.
     """
-    flat = torch.cat([p.detach().double().flatten().cpu() for p in module.parameters()])
     gen = torch.Generator().manual_seed(1234)
-    basis = torch.randn(dims, flat.numel(), generator=gen, dtype=torch.float64)
-    return basis @ flat
+    out = torch.zeros(dims, dtype=torch.float64)
+    for p in module.parameters():  # one parameter at a time keeps the random basis small
+        flat = p.detach().double().flatten().cpu()
+        out += torch.randn(dims, flat.numel(), generator=gen, dtype=torch.float64) @ flat
+    return out
 
 
 def gather_fingerprints(info: DistInfo, fp: torch.Tensor) -> list[list[float]]:
