@@ -119,14 +119,25 @@ def test_registered_method_is_used() -> None:
         return s
 
     try:
-        sketch = extract_lines(np.zeros((64, 64, 3), np.uint8), "_test_cross", line_width=1)
-        assert ink_mask(sketch).sum() == 54
-        assert ink_mask(sketch)[32].sum() == 54
+        sketch = extract_lines(np.zeros((128, 128, 3), np.uint8), "_test_cross", line_width=1)
+        assert ink_mask(sketch).sum() == 118
+        assert ink_mask(sketch)[64].sum() == 118
     finally:
         EDGE_METHODS.pop("_test_cross")
 
 
 # ----------------------------------------------------------------------------- clean-up
+
+
+def test_small_photos_still_get_lines() -> None:
+    photo = np.full((32, 32, 3), 240, np.uint8)
+    cv2.circle(photo, (16, 16), 9, (40, 80, 160), -1)
+    sketch = extract_lines(photo, "xdog", line_width=1)
+    assert sketch.shape == (32, 32) and set(np.unique(sketch)) <= {0, 255}
+    ys, xs = np.nonzero(sketch == 0)
+    assert len(ys) > 20
+    r = np.hypot(ys - 16, xs - 16)
+    assert np.median(np.abs(r - 9)) <= 2  # on the disc's outline
 
 
 def test_clean_lines_removes_specks_and_keeps_lines() -> None:

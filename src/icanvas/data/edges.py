@@ -244,6 +244,8 @@ def canny_strength(
 
 # ----------------------------------------------------------------------------- public entry
 
+MIN_EXTRACT_SIDE = 96  # smaller photos are upscaled to this for detection, then lines shrunk back
+
 
 def extract_lines(
     photo: np.ndarray,
@@ -273,6 +275,13 @@ def extract_lines(
             f"Its parameters: {', '.join(names) or 'none'}.",
         )
     img = as_photo(photo)
+    h, w = img.shape[:2]
+    if min(h, w) < MIN_EXTRACT_SIDE:  # too small for the detectors: work larger, then shrink
+        k = MIN_EXTRACT_SIDE / min(h, w)
+        big = cv2.resize(img, (round(w * k), round(h * k)), interpolation=cv2.INTER_CUBIC)
+        lines = extract_lines(big, method, line_width=max(1, round(line_width * k)), min_component=round(min_component * k), **params)
+        small = cv2.resize(lines, (w, h), interpolation=cv2.INTER_AREA)
+        return np.where(small < 200, 0, 255).astype(np.uint8)
     strength = fn(img, **params)  # (H, W) float32 in [0, 1]
     holes = round(HOLE_AREA * _scale(img.shape) ** 2)
     return clean_lines(strength, threshold=0.5, min_component=min_component, line_width=line_width, fill_holes=holes)
