@@ -207,3 +207,17 @@ def test_normalize_edge_map_accepts_rgb() -> None:
 def test_ink_mask() -> None:
     sketch = np.array([[0, 127, 128, 255]], np.uint8)
     assert ink_mask(sketch).tolist() == [[True, True, False, False]]
+
+
+def test_resize_and_fit_sketch_keep_thin_lines() -> None:
+    from icanvas.data.edges import fit_sketch, resize_sketch
+
+    page = np.full((1200, 900), 255, np.uint8)
+    cv2.circle(page, (450, 600), 300, 0, 1)  # a 1 px pencil line on a big page
+    small = resize_sketch(page, 90, 120)
+    assert small.shape == (120, 90) and set(np.unique(small)) <= {0, 255}
+    assert (small == 0).sum() > 0.8 * 2 * np.pi * 30  # the whole circle is still there
+    square = fit_sketch(page, 64, "pad")
+    assert square.shape == (64, 64) and (square[:, :5] == 255).all()  # padded at the sides
+    assert (square == 0).any()
+    assert (fit_sketch(page, 64, "crop") == 0).any()

@@ -78,3 +78,16 @@ def test_bad_options_and_preview(prepared_dir, tmp_path, shapes_dir):
     sheet = preview_sheet(prepared_dir, tmp_path / "sheet.png", rows=3)
     img = cv2.imread(str(sheet))
     assert img is not None and img.shape[0] > 3 * 32 and img.shape[1] > 4 * 32
+
+
+def test_blank_sketches_are_refused(tmp_path):
+    from icanvas.data.datasets import load_pairs
+    from icanvas.errors import DatasetError
+
+    (tmp_path / "d" / "train").mkdir(parents=True)
+    for i in range(3):
+        pair = np.full((32, 64, 3), 255, np.uint8)
+        pair[:, 32:] = (i * 40, 80, 120)
+        cv2.imwrite(str(tmp_path / "d" / "train" / f"{i}.png"), pair)
+    with pytest.raises(DatasetError, match="blank"):
+        load_pairs([tmp_path / "d"], "train", 32)

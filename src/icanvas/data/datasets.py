@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from icanvas.config import DataConfig, HintConfig
+from icanvas.data.edges import resize_sketch
 from icanvas.data.hints import encode_hints, sample_hints
 from icanvas.errors import DatasetError
 
@@ -64,8 +65,7 @@ def _load_pair(path: Path, size: int) -> tuple[np.ndarray, np.ndarray]:
     sketch, photo = split_pair(cv2.cvtColor(raw, cv2.COLOR_BGR2RGB))
     if sketch.shape[0] != size:
         photo = cv2.resize(photo, (size, size), interpolation=cv2.INTER_AREA)
-        sketch = cv2.resize(sketch, (size, size), interpolation=cv2.INTER_AREA)
-        sketch = np.where(sketch < 200, 0, 255).astype(np.uint8)  # keep thin lines after shrinking
+        sketch = resize_sketch(sketch, size, size)
     return sketch, photo
 
 
@@ -94,6 +94,10 @@ def load_pairs(folders: list[Path], split: str, image_size: int, kinds: tuple[st
     with ThreadPoolExecutor(max_workers=4) as pool:
         for i, (sk, ph) in enumerate(pool.map(lambda p: _load_pair(p, image_size), files)):
             sketches[i], photos[i] = sk, ph
+    blank = int((sketches.reshape(n, -1).min(axis=1) >= 128).sum())
+    if blank > n // 2:
+        raise DatasetError(f"{blank} of {n} sketches in the {split} split are blank.",
+                           "Re-run 'icanvas prepare' (check its --preview sheet); a model cannot learn from empty drawings.")
     return PairedImages(sketches, photos, np.asarray(labels, np.int64), names, [str(f) for f in files])
 
 
@@ -132,10 +136,9 @@ class PairBatcher:
         if augment and self.cfg.load_size > size:
             ls = self.cfg.load_size
             big_p = cv2.resize(photo, (ls, ls), interpolation=cv2.INTER_LINEAR)
-            big_s = cv2.resize(sketch, (ls, ls), interpolation=cv2.INTER_LINEAR)
+            big_s = resize_sketch(sketch, ls, ls)
             y, x = rng.integers(0, ls - size + 1, size=2)
             photo, sketch = big_p[y : y + size, x : x + size], big_s[y : y + size, x : x + size]
-            sketch = np.where(sketch < 200, 0, 255).astype(np.uint8)
         if augment and self.cfg.flip and rng.random() < 0.5:
             photo, sketch = photo[:, ::-1], sketch[:, ::-1]
         sketch = np.ascontiguousarray(sketch)

@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from icanvas import __version__
 from icanvas.data.datasets import IMAGE_SUFFIXES, MANIFEST, split_pair
-from icanvas.data.edges import EDGE_METHODS, extract_lines, normalize_edge_map
+from icanvas.data.edges import EDGE_METHODS, extract_lines, fit_sketch, normalize_edge_map
 from icanvas.data.images import fit_square, letterbox, read_image, to_rgb
 from icanvas.data.segment import remove_background
 from icanvas.errors import ConfigError, DatasetError, ICanvasError
@@ -135,7 +135,8 @@ def make_pair(photo_rgb: np.ndarray, opts: PrepareOptions, *, given_sketch: np.n
         photo, _ = remove_background(photo, init=opts.background_init)
     width = max(1, round(opts.line_width * size / 256))
     if given_sketch is not None and opts.edges == "dataset":
-        return normalize_edge_map(fit_square(given_sketch, size, mode=opts.fit, fill=255), line_width=width), photo
+        given = normalize_edge_map(given_sketch, line_width=1)  # clean at the source size, then shrink
+        return normalize_edge_map(fit_sketch(given, size, mode=opts.fit), line_width=width), photo
     sketch = extract_lines(photo, opts.edges, line_width=width)
     # the photo's own frame is no line a child would draw: clear a band along it
     band = max(2, width + 1)
@@ -154,6 +155,8 @@ def _work(args: tuple[_Job, PrepareOptions]) -> tuple[str, str]:
                 raise DatasetError("image is not two halves side by side")
             given, rgb = split_pair(rgb, opts.pairs_order)
         sketch, photo = make_pair(rgb, opts, given_sketch=given, seed=opts.seed * 1_000_003 + job.index)
+        if not (sketch < 128).any():
+            return job.src, "no lines found in this image (blank sketch)"
         pair = np.concatenate([np.repeat(sketch[..., None], 3, axis=2), photo], axis=1)  # (S, 2S, 3)
         Path(job.dst).parent.mkdir(parents=True, exist_ok=True)
         tmp = job.dst + ".tmp.png"
