@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -179,12 +178,3 @@ def from_pretrained(folder: str | Path, *, device: str | torch.device = "cpu") -
         ) from e
     return module.to(device).eval(), info
 
-
-def copy_model(src: str | Path, dst: str | Path) -> Path:
-    """Copy the inference files of a model folder (never the training state)."""
-    src, dst = Path(src), Path(dst)
-    dst.mkdir(parents=True, exist_ok=True)
-    for name in (CONFIG_FILE, WEIGHTS_FILE, CARD_FILE):
-        if (src / name).is_file():
-            shutil.copy2(src / name, dst / name)
-    return dst

@@ -11,7 +11,6 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from icanvas.data.datasets import IMAGE_SUFFIXES, load_pairs
@@ -127,8 +126,3 @@ def write_report(out_dir: str | Path, metrics: dict, sketches: np.ndarray, outpu
 """)
     return out
 
-
-def resize_all(images: np.ndarray, size: int) -> np.ndarray:
-    if images.shape[1] == size:
-        return images
-    return np.stack([cv2.resize(im, (size, size), interpolation=cv2.INTER_AREA) for im in images])
