@@ -63,7 +63,7 @@ def prepare(
 def train(
     config: Annotated[Optional[str], typer.Option(help="Preset YAML path or name (tiny, pix2pix-128, pix2pix-256, ...).")] = None,
     data: Annotated[Optional[list[Path]], typer.Option(help="Prepared dataset folder; repeat for several kinds.")] = None,
-    out: Annotated[Path, typer.Option("--out", help="Run folder to write.")] = Path("runs/latest"),
+    run_dir: Annotated[Path, typer.Option("--out", help="Run folder to write.")] = Path("runs/latest"),
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a setting, e.g. --set run.steps=500.")] = None,
     resume: Annotated[bool, typer.Option(help="Continue the run in --out exactly where it stopped.")] = False,
     dry_run: Annotated[bool, typer.Option(help="Print the resolved config and data counts, then stop.")] = False,
@@ -81,7 +81,7 @@ def train(
     from icanvas.training.loop import load_run_config, run_training
 
     if resume and config is None:
-        cfg = load_run_config(out, set_ or [])
+        cfg = load_run_config(run_dir, set_ or [])
     elif config is None:
         raise ICanvasError("--config is required for a new run.", "Pass a preset, e.g. --config pix2pix-128.")
     else:
@@ -91,16 +91,15 @@ def train(
     if dry_run:
         from icanvas.data.datasets import load_pairs
 
-        out_console = Console()
-        out_console.print(yaml.safe_dump(to_dict(cfg), sort_keys=False))
+        out.print(yaml.safe_dump(to_dict(cfg), sort_keys=False))
         size = cfg.generator.image_size
         pairs = load_pairs(data, "train", size, getattr(cfg.data, "kinds", ()))
-        out_console.print(f"{len(pairs)} training pairs at {size} px; {cfg.run.steps} steps of batch {cfg.run.batch_size}.")
+        out.print(f"{len(pairs)} training pairs at {size} px; {cfg.run.steps} steps of batch {cfg.run.batch_size}.")
         return
     command = "icanvas " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    result = run_training(cfg, list(data), out, resume=resume, command=command, max_minutes=max_minutes)
+    result = run_training(cfg, list(data), run_dir, resume=resume, command=command, max_minutes=max_minutes)
     what = "Model written to" if result.steps >= cfg.run.steps else f"Stopped at step {result.steps}; continue with --resume. Checkpoint:"
-    Console().print(f"{what} {result.model_dir} ({result.seconds / 60:.1f} min, "
+    out.print(f"{what} {result.model_dir} ({result.seconds / 60:.1f} min, "
                     f"waiting for data {100 * result.data_fraction:.1f}% of the time)")
 
 
@@ -146,7 +145,7 @@ def generate(
 def evaluate(
     model: Annotated[str, typer.Option(help="Model name or folder.")],
     data: Annotated[list[Path], typer.Option(help="Prepared dataset folder(s); their val/ split is used.")],
-    out: Annotated[Path, typer.Option("--out", help="Report folder (metrics.json, index.html).")] = Path("report"),
+    report_dir: Annotated[Path, typer.Option("--out", help="Report folder (metrics.json, index.html).")] = Path("report"),
     real_photos: Annotated[Optional[Path], typer.Option(help="Real photos for realism (default: the val targets).")] = None,
     split: Annotated[str, typer.Option(help="Split to evaluate.")] = "val",
     limit: Annotated[int, typer.Option(help="At most N pairs (0 = all).")] = 0,
@@ -172,14 +171,13 @@ def evaluate(
 
         extractor = InceptionFeatures(fid_features)
     metrics = score(inputs.sketches, outputs, targets=inputs.targets, real=real, edges=edges, fid_extractor=extractor)
-    write_report(out, metrics, inputs.sketches, outputs, inputs.targets, title=f"iCanvas evaluation: {model}")
+    write_report(report_dir, metrics, inputs.sketches, outputs, inputs.targets, title=f"iCanvas evaluation: {model}")
     table = Table("metric", "value")
     for k, v in metrics.items():
         if isinstance(v, (int, float)):
             table.add_row(k, f"{v:.4f}")
-    out_console = Console()
-    out_console.print(table)
-    out_console.print(f"Report: {out / 'index.html'}")
+    out.print(table)
+    out.print(f"Report: {report_dir / 'index.html'}")
 
 
 @app.command()

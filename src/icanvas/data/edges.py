@@ -22,6 +22,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
+from icanvas.data.images import Placement, letterbox
 from icanvas.errors import ConfigError, InputImageError
 
 # A method maps a photo (H, W, 3) uint8 RGB to a line strength (H, W) float32 in [0, 1].
@@ -185,19 +186,22 @@ def resize_sketch(sketch: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.where(small >= 0.5, 0, 255).astype(np.uint8)
 
 
+def letterbox_sketch(sketch: np.ndarray, size: int) -> tuple[np.ndarray, Placement]:
+    """:func:`~icanvas.data.images.letterbox` for sketches: shrink keeping thin lines, then pad with paper."""
+    h, w = sketch.shape[:2]
+    k = size / max(h, w)
+    small = resize_sketch(sketch, max(1, min(size, round(w * k))), max(1, min(size, round(h * k))))
+    return letterbox(small, size, fill=255)  # long side already == size: only pads
+
+
 def fit_sketch(sketch: np.ndarray, size: int, mode: str = "pad") -> np.ndarray:
     """Square ``size`` x ``size`` sketch: "pad" keeps the whole drawing, "crop" fills the square."""
+    if mode != "crop":
+        return letterbox_sketch(sketch, size)[0]
     h, w = sketch.shape[:2]
-    if mode == "crop":
-        side = min(h, w)
-        top, left = (h - side) // 2, (w - side) // 2
-        return resize_sketch(sketch[top : top + side, left : left + side], size, size)
-    k = size / max(h, w)
-    nh, nw = max(1, min(size, round(h * k))), max(1, min(size, round(w * k)))
-    out = np.full((size, size), 255, np.uint8)
-    top, left = (size - nh) // 2, (size - nw) // 2
-    out[top : top + nh, left : left + nw] = resize_sketch(sketch, nw, nh)
-    return out
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    return resize_sketch(sketch[top : top + side, left : left + side], size, size)
 
 
 # ----------------------------------------------------------------------------- methods

@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from icanvas.checkpoint import ModelInfo, from_pretrained
-from icanvas.data.edges import resize_sketch
+from icanvas.data.edges import letterbox_sketch
 from icanvas.data.hints import encode_hints
 from icanvas.data.images import Drawing, letterbox, normalize_drawing, read_image, unletterbox
 from icanvas.errors import ICanvasError
@@ -69,11 +69,7 @@ class SketchToImage:
         """Drawing -> model input (C, S, S) float32, crop box, letterbox placement."""
         box = ink_box(drawing.lines)
         x0, y0, x1, y1 = box
-        crop = drawing.lines[y0:y1, x0:x1]
-        k = self.size / max(crop.shape)
-        # shrink with line-preserving resampling first; letterbox then only pads
-        crop = resize_sketch(crop, max(1, min(self.size, round(crop.shape[1] * k))), max(1, min(self.size, round(crop.shape[0] * k))))
-        lines, placement = letterbox(crop, self.size, fill=255)
+        lines, placement = letterbox_sketch(drawing.lines[y0:y1, x0:x1], self.size)
         x = (lines.astype(np.float32) / 127.5 - 1.0)[None]  # (1, S, S)
         if self.hints:
             colors, _ = letterbox(drawing.colors[y0:y1, x0:x1], self.size, fill=0)
