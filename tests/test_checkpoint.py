@@ -70,3 +70,14 @@ def test_catalog_finds_models_by_name(tmp_path, monkeypatch):
     with pytest.raises(ModelNotFoundError) as e:
         find_model("unicorn")
     assert "m" in e.value.hint
+
+
+def test_catalog_finds_a_model_by_the_kind_it_draws(tmp_path, monkeypatch):
+    from icanvas.catalog import find_model_for
+
+    _, folder = _saved(tmp_path)
+    monkeypatch.setenv("ICANVAS_MODEL_PATH", str(tmp_path))
+    assert find_model_for("m") == (folder, None)
+    assert find_model_for("shape") == (folder, "shape")
+    with pytest.raises(ModelNotFoundError):
+        find_model_for("unicorn")

@@ -48,6 +48,21 @@ def find_model(name_or_path: str | Path) -> Path:
     raise ModelNotFoundError(f"No model named {str(name_or_path)!r}.", f"Available: {names}. Or pass a model folder path.")
 
 
+def find_model_for(name: str | Path) -> tuple[Path, str | None]:
+    """Like :func:`find_model`, but a kind drawn by an installed model also works as a name.
+
+    Returns the model folder and the kind to ask it for (None when ``name`` named the model
+    itself): ``find_model_for("cat")`` finds the model whose kinds include "cat".
+    """
+    try:
+        return find_model(name), None
+    except ModelNotFoundError:
+        for entry in list_models():
+            if str(name) in entry.kinds and entry.method == "pix2pix":
+                return entry.path, str(name)
+        raise
+
+
 def _entry(path: Path, source: str) -> ModelEntry | None:
     try:
         info = read_model_info(path)

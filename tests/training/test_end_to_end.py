@@ -107,3 +107,29 @@ def test_onnx_and_torch_backends_agree(trained):
     a = SketchToImage.from_pretrained(res.model_dir, backend="torch")(img).image.astype(int)
     b = SketchToImage.from_pretrained(res.model_dir, backend="onnx")(img).image.astype(int)
     assert np.abs(a - b).max() <= 1
+
+
+def test_evaluate_on_human_strokes(trained, prepared_dir, tmp_path, monkeypatch, capsys):
+    """Stroke drawings are drawn with the studio's pen, run through the pipeline and scored."""
+    _, res, _ = trained
+    rng = np.random.default_rng(0)
+    records = []
+    for i in range(4):  # wobbly closed loops of different sizes, in Quick, Draw! 0..255 coordinates
+        t = np.linspace(0, 2 * np.pi, 24)
+        r = 60 + 40 * i / 3 + rng.normal(0, 4, t.size)
+        xs, ys = (128 + r * np.cos(t)).round().tolist(), (128 + r * np.sin(t)).round().tolist()
+        records.append(json.dumps({"word": "blob", "drawing": [[xs, ys], [[100, 150], [120, 120]]]}))
+    (tmp_path / "strokes").mkdir()
+    (tmp_path / "strokes" / "blob.ndjson").write_text("\n".join(records) + "\n")
+    monkeypatch.setenv("ICANVAS_CACHE", str(tmp_path / "cache"))
+    code, text = run_cli(monkeypatch, capsys, "evaluate", "--model", res.model_dir, "--human-sketches", tmp_path / "strokes",
+                         "--kind", "blob", "--real-photos", prepared_dir, "--out", tmp_path / "human")
+    assert code == 0, text
+    metrics = json.loads((tmp_path / "human" / "metrics.json").read_text())
+    assert metrics["count"] == 4 and metrics["source"].endswith("blob.ndjson")
+    assert np.isfinite(metrics["swd"]) and 0.0 <= metrics["adherence_f1"] <= 1.0
+    assert "l1" not in metrics  # people's drawings have no target photo
+
+    code, text = run_cli(monkeypatch, capsys, "evaluate", "--model", res.model_dir, "--human-sketches", tmp_path / "strokes",
+                         "--kind", "shoe", "--out", tmp_path / "missing")
+    assert code == 2 and "shoe.ndjson" in text

@@ -44,8 +44,15 @@ def run_backend(pipeline, sketches: np.ndarray, labels: np.ndarray | None = None
 
 
 def load_photo_folder(folder: str | Path, size: int, limit: int = 0) -> np.ndarray:
-    """Real photos for the realism metric: (N, S, S, 3) uint8, centre-cropped squares."""
+    """Real photos for the realism metric: (N, S, S, 3) uint8, centre-cropped squares.
+
+    A prepared dataset folder (one with ``manifest.json``) gives the photos of its val split,
+    which are framed (and cut out) exactly as the model learned to draw them.
+    """
     folder = Path(folder)
+    if (folder / "manifest.json").is_file():
+        photos = load_pairs([folder], "val", size).photos
+        return photos[:limit] if limit else photos
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES) if folder.is_dir() else []
     if limit:
         files = files[:limit]

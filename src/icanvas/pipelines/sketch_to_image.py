@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from icanvas.checkpoint import ModelInfo, from_pretrained
-from icanvas.data.edges import letterbox_sketch
+from icanvas.data.edges import letterbox_sketch, normalize_edge_map
 from icanvas.data.hints import encode_hints
 from icanvas.data.images import Drawing, letterbox, normalize_drawing, read_image, unletterbox
 from icanvas.errors import ICanvasError
@@ -25,6 +25,7 @@ from icanvas.sheets import tensor_to_uint8
 
 MAX_OUTPUT_SIDE = 1024  # longest side of a returned picture, px
 CROP_MARGIN = 0.08  # margin around the drawn region, as a fraction of its longer side
+MIN_STROKE = 2  # px of 1-px skeleton: shorter marks are dropped when lines are redrawn (keeps dots)
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class Generated:
     lines: np.ndarray  # (S, S) uint8 the sketch the model saw
     drawing: Drawing  # the normalised input
     kind: str | None  # kind used for class-conditional models
+    square: np.ndarray | None = None  # (S, S, 3) uint8 the model's own output, before pasting back
 
 
 def ink_box(lines: np.ndarray, margin: float = CROP_MARGIN) -> tuple[int, int, int, int]:
@@ -54,6 +56,9 @@ class SketchToImage:
         self.size = info.config.image_size
         self.hints = info.config.hint_channels > 0
         self.kinds = info.kinds if info.config.num_classes > 0 else []
+        # pen width of the training sketches, px at the model's size; drawings are redrawn with
+        # it so a thick marker and a thin pencil look alike to the model (None = keep as drawn)
+        self.line_width: int | None = info.meta.get("line_width")
 
     @classmethod
     def from_pretrained(cls, folder: str | Path, backend: str = "auto") -> "SketchToImage":
@@ -70,6 +75,9 @@ class SketchToImage:
         box = ink_box(drawing.lines)
         x0, y0, x1, y1 = box
         lines, placement = letterbox_sketch(drawing.lines[y0:y1, x0:x1], self.size)
+        if self.line_width:
+            redrawn = normalize_edge_map(lines, line_width=int(self.line_width), min_component=MIN_STROKE)
+            lines = redrawn if (redrawn < 128).any() else lines
         x = (lines.astype(np.float32) / 127.5 - 1.0)[None]  # (1, S, S)
         if self.hints:
             colors, _ = letterbox(drawing.colors[y0:y1, x0:x1], self.size, fill=0)
@@ -111,7 +119,8 @@ class SketchToImage:
         for i, (d, (xi, box, placement)) in enumerate(zip(drawings, prepared)):
             square = tensor_to_uint8(out[i])
             lines = tensor_to_uint8(xi[:1])[..., 0]
-            results.append(Generated(self.finish(square, d, box, placement), lines, d, kinds[i] or (self.kinds[0] if self.kinds else None)))
+            kind = kinds[i] or (self.kinds[0] if self.kinds else None)
+            results.append(Generated(self.finish(square, d, box, placement), lines, d, kind, square))
         return results
 
     def __call__(self, image: str | Path | bytes | Image.Image, kind: str | None = None) -> Generated:

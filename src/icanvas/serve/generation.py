@@ -1,0 +1,191 @@
+"""A bounded pool of worker threads that turn uploaded drawings into pictures, in micro-batches.
+
+Requests go into a bounded queue (full -> :class:`Saturated`, which answers 503 with
+Retry-After). A worker takes the oldest request, then waits up to ``window_ms`` for more that
+use the same pipeline, up to ``max_batch``, and runs them as one ``SketchToImage.run`` call.
+Decoding, normalising and PNG encoding happen in the worker, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import queue
+import threading
+import time
+from collections import deque
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from icanvas.serve.images import PICTURE_MAX_SIDE, decode_upload, png_bytes, to_drawing
+from icanvas.serve.problems import Saturated, Unprocessable
+
+__all__ = ["GenerationPool", "Saturated"]
+
+log = logging.getLogger("icanvas.serve")
+POLL_S = 0.2  # how often an idle worker checks whether the pool is closing, s
+FIRST_BATCH_GUESS_S = 1.0  # assumed seconds per batch before one has been timed
+EMA_WEIGHT = 0.2  # weight of the newest batch in the running batch-time average
+
+
+class Pipeline(Protocol):
+    def run(self, drawings: list, kinds: list[str | None] | None = None) -> list: ...
+
+
+@dataclass
+class _Job:
+    data: bytes  # the uploaded file, still encoded
+    kind: str  # studio kind asked for
+    future: Future = field(default_factory=Future)  # resolves to PNG bytes
+
+
+class GenerationPool:
+    """``pipelines``: studio kind -> (pipeline, kind label passed to ``run`` or None)."""
+
+    def __init__(
+        self,
+        pipelines: dict[str, tuple[Pipeline, str | None]],
+        workers: int = 1,  # worker threads
+        max_batch: int = 8,  # most requests in one pipeline call
+        window_ms: float = 25.0,  # how long a worker waits for more requests to batch, ms
+        max_queue: int = 64,  # waiting requests before submit raises Saturated
+        *,
+        max_bytes: int = 8 * 2**20,  # largest upload decoded, bytes
+        max_pixels: int = 16_000_000,  # largest upload decoded, width * height
+        max_side: int = PICTURE_MAX_SIDE,  # longest side of returned pictures, px
+    ) -> None:
+        if workers < 1 or max_batch < 1 or max_queue < 1 or window_ms < 0:
+            raise ValueError("workers, max_batch and max_queue must be >= 1 and window_ms >= 0")
+        self.pipelines = dict(pipelines)
+        self.workers, self.max_batch, self.window = workers, max_batch, window_ms / 1000.0
+        self.max_bytes, self.max_pixels, self.max_side = max_bytes, max_pixels, max_side
+        self._queue: queue.Queue[_Job | None] = queue.Queue(maxsize=max_queue)  # None wakes a worker to stop
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._batch_s = FIRST_BATCH_GUESS_S
+        self.batch_sizes: deque[int] = deque(maxlen=1000)  # sizes of recent batches, for tests and tuning
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> GenerationPool:
+        if not self._threads:
+            self._stop.clear()
+            for i in range(self.workers):
+                t = threading.Thread(target=self._work, name=f"icanvas-generate-{i}", daemon=True)
+                t.start()
+                self._threads.append(t)
+        return self
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop the workers; requests still waiting fail with Saturated."""
+        self._stop.set()
+        for _ in self._threads:  # wake idle workers at once
+            try:
+                self._queue.put_nowait(None)
+            except queue.Full:
+                break  # busy workers notice the stop after their batch
+        for t in self._threads:
+            t.join(timeout)
+        self._threads.clear()
+        while True:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if job is not None and job.future.set_running_or_notify_cancel():
+                job.future.set_exception(Saturated(self.retry_after()))
+
+    def __enter__(self) -> GenerationPool:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ requests
+
+    def retry_after(self) -> int:
+        """Seconds a client should wait before trying again, from the queue length and batch time."""
+        rounds = self._queue.qsize() / (self.max_batch * self.workers) + 1
+        return max(1, math.ceil(rounds * self._batch_s))
+
+    def submit(self, data: bytes, kind: str) -> Future:
+        """Queue one drawing; the future gives PNG bytes or raises a typed problem."""
+        if kind not in self.pipelines:
+            known = ", ".join(sorted(self.pipelines)) or "none installed"
+            raise Unprocessable(f"The studio cannot draw {kind!r}.", f"Pick one of: {known}.")
+        if self._stop.is_set():
+            raise Saturated(self.retry_after())
+        job = _Job(data, kind)
+        try:
+            self._queue.put_nowait(job)
+        except queue.Full:
+            raise Saturated(self.retry_after()) from None
+        return job.future
+
+    async def generate(self, data: bytes, kind: str) -> bytes:
+        """Awaitable :meth:`submit` for async routes."""
+        return await asyncio.wrap_future(self.submit(data, kind))
+
+    # ------------------------------------------------------------------ workers
+
+    def _work(self) -> None:
+        pending: deque[_Job] = deque()  # taken from the queue while filling a batch of another pipeline
+        while not self._stop.is_set():
+            if pending:
+                first = pending.popleft()
+            else:
+                try:
+                    first = self._queue.get(timeout=POLL_S)
+                except queue.Empty:
+                    continue
+                if first is None:  # wake-up from close()
+                    continue
+            pipe = self.pipelines[first.kind][0]
+            batch = [first]
+            for job in list(pending):
+                if len(batch) < self.max_batch and self.pipelines[job.kind][0] is pipe:
+                    pending.remove(job)
+                    batch.append(job)
+            deadline = time.monotonic() + self.window
+            while len(batch) < self.max_batch:
+                left = deadline - time.monotonic()
+                try:
+                    job = self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if job is None:  # wake-up from close()
+                    break
+                (batch if self.pipelines[job.kind][0] is pipe else pending).append(job)
+            self._run(pipe, batch)
+        for job in pending:
+            if job.future.set_running_or_notify_cancel():
+                job.future.set_exception(Saturated(self.retry_after()))
+
+    def _run(self, pipe: Pipeline, batch: list[_Job]) -> None:
+        live = [j for j in batch if j.future.set_running_or_notify_cancel()]  # skip requests whose client left
+        ready, drawings = [], []
+        for job in live:
+            try:
+                drawings.append(to_drawing(decode_upload(job.data, self.max_bytes, self.max_pixels)))
+                ready.append(job)
+            except Exception as e:  # a typed problem for this request only
+                job.future.set_exception(e)
+        if not ready:
+            return
+        started = time.monotonic()
+        try:
+            results = pipe.run(drawings, [self.pipelines[j.kind][1] for j in ready])
+        except Exception as e:
+            log.exception("Generation failed for a batch of %d", len(ready))
+            for job in ready:
+                job.future.set_exception(e)
+            return
+        self.batch_sizes.append(len(ready))
+        self._batch_s = (1 - EMA_WEIGHT) * self._batch_s + EMA_WEIGHT * (time.monotonic() - started)
+        for job, result in zip(ready, results):
+            try:
+                job.future.set_result(png_bytes(result.image, self.max_side))
+            except Exception as e:
+                job.future.set_exception(e)

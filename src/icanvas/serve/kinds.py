@@ -1,0 +1,133 @@
+"""What the studio can draw: loading models once at start and describing their kinds to the page.
+
+Every pix2pix model in the catalog (and in ``Settings.model_path``) is loaded; a
+class-conditional model serves each of its kinds, any other model the kind named in its
+config (or its folder name). The first model found for a kind wins. The recognizer is loaded
+when ``icanvas.pipelines.recognizer`` and a ``recognizer`` model folder are both present.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from icanvas.checkpoint import CONFIG_FILE, read_model_info
+from icanvas.errors import ICanvasError
+
+log = logging.getLogger("icanvas.serve")
+
+# kind -> (label by language, icon id); unknown kinds use their own name for both
+KIND_TABLE: dict[str, tuple[dict[str, str], str]] = {
+    "shoe": ({"ko": "신발", "en": "Shoe"}, "shoe"),
+    "handbag": ({"ko": "가방", "en": "Handbag"}, "handbag"),
+    "cat": ({"ko": "고양이", "en": "Cat"}, "cat"),
+    "panda": ({"ko": "판다", "en": "Panda"}, "panda"),
+    "car": ({"ko": "자동차", "en": "Car"}, "car"),
+    "face": ({"ko": "얼굴", "en": "Face"}, "face"),
+}
+AVATARS = ("bear", "bunny", "cat", "dog", "fox", "lion", "owl", "panda", "penguin", "tiger")  # avatar icon ids
+RECOGNIZER_NAME = "recognizer"  # model folder name of the doodle recognizer
+
+
+@dataclass(frozen=True)
+class KindInfo:
+    kind: str
+    label: dict[str, str]
+    icon: str
+    hints: bool  # the model takes crayon colours as hints
+    model: str  # name of the model folder that draws it
+
+
+@dataclass
+class Models:
+    """Everything loaded once per server: generators by kind, recognizer, sampler."""
+
+    pipelines: dict[str, tuple[Any, str | None]] = field(default_factory=dict)  # kind -> (SketchToImage, label for run)
+    recognizer: Any = None  # has .labels and .predict(lines, top) -> [(label, prob)]
+    sampler: Any = None  # callable kind -> (H, W, 3) uint8 picture
+
+    @property
+    def kinds(self) -> list[KindInfo]:
+        return [describe(kind, pipe) for kind, (pipe, _) in self.pipelines.items()]
+
+    @property
+    def known_labels(self) -> frozenset[str]:
+        """Labels the recognizer can name (empty without a recognizer)."""
+        return frozenset(getattr(self.recognizer, "labels", ())) if self.recognizer is not None else frozenset()
+
+    def guess(self, lines: np.ndarray, top: int = 3) -> list[tuple[str, float, str | None]]:
+        """(label, probability, kind when a model draws that label) for a (H, W) uint8 drawing; [] without a recognizer."""
+        if self.recognizer is None:
+            return []
+        return [(label, float(prob), label if label in self.pipelines else None)
+                for label, prob in self.recognizer.predict(lines, top=top)]
+
+
+def describe(kind: str, pipe: Any) -> KindInfo:
+    label, icon = KIND_TABLE.get(kind, ({"ko": kind, "en": kind}, kind))
+    info = getattr(pipe, "info", None)
+    model = info.path.name if info is not None and getattr(info, "path", None) else type(pipe).__name__
+    return KindInfo(kind, dict(label), icon, bool(getattr(pipe, "hints", False)), model)
+
+
+def _model_folders(extra_dirs: list[Path]) -> list[Path]:
+    """Model folders: extra dirs first (a folder or a folder of folders), then the catalog."""
+    from icanvas.catalog import list_models
+
+    found: list[Path] = []
+    for d in extra_dirs:
+        if (d / CONFIG_FILE).is_file():
+            found.append(d)
+        elif d.is_dir():
+            found.extend(sub for sub in sorted(d.iterdir()) if (sub / CONFIG_FILE).is_file())
+    found.extend(e.path for e in list_models() if e.method == "pix2pix")
+    return found
+
+
+def load_pipelines(extra_dirs: list[Path] | None = None, backend: str = "auto") -> dict[str, tuple[Any, str | None]]:
+    """Kind -> (SketchToImage, kind label) for every loadable pix2pix model."""
+    from icanvas.pipelines.sketch_to_image import SketchToImage
+
+    pipelines: dict[str, tuple[Any, str | None]] = {}
+    seen: set[Path] = set()
+    for folder in _model_folders(extra_dirs or []):
+        if folder.resolve() in seen:
+            continue
+        seen.add(folder.resolve())
+        try:
+            if read_model_info(folder).method != "pix2pix":
+                continue
+            pipe = SketchToImage.from_pretrained(folder, backend=backend)
+        except ICanvasError as e:
+            log.warning("Skipping model %s: %s", folder, e)
+            continue
+        if pipe.kinds:
+            served = [(k, k) for k in pipe.kinds]
+        else:
+            served = [(pipe.info.kinds[0] if pipe.info.kinds else folder.name, None)]
+        for kind, label in served:
+            if kind not in pipelines:
+                pipelines[kind] = (pipe, label)
+    return pipelines
+
+
+def load_recognizer(extra_dirs: list[Path] | None = None) -> Any:
+    """The doodle recognizer, or None when its code or model is not installed."""
+    try:
+        from icanvas.pipelines.recognizer import Recognizer
+    except ImportError:
+        return None
+    from icanvas.catalog import find_model
+
+    candidates = [d / RECOGNIZER_NAME for d in (extra_dirs or [])]
+    folder = next((c for c in candidates if (c / CONFIG_FILE).is_file()), None)
+    try:
+        folder = folder or find_model(RECOGNIZER_NAME)
+        return Recognizer.from_pretrained(folder)
+    except ICanvasError as e:
+        log.info("No recognizer: %s", e)
+        return None

@@ -1,0 +1,11 @@
+"""HTTP routes of the studio; :data:`api` collects every ``/api`` route."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from icanvas.serve.routes import auth, children, creations, progress, studio
+
+api = APIRouter()
+for module in (studio, auth, children, creations, progress):
+    api.include_router(module.router)

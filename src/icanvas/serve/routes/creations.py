@@ -1,0 +1,142 @@
+"""The album: saving a creation (with its rewards), listing, favourites, deleting, the images.
+
+A child sees and changes only their own creations, a parent only their children's; anyone
+else gets 404 for a creation, so its existence is never revealed.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
+from fastapi.responses import FileResponse
+from sqlalchemy import select
+
+from icanvas.serve import game
+from icanvas.serve.album import creation_out, delete_creation, save_creation
+from icanvas.serve.images import decode_upload, png_bytes, read_limited, to_drawing
+from icanvas.serve.problems import NotFound, Unprocessable
+from icanvas.serve.routes.children import family_child
+from icanvas.serve.routes.deps import DB, ChildDep, ParentDep, StateDep, Viewer, ViewerDep
+from icanvas.serve.schemas import CreationOut, CreationSaved, Favourite, Reason, RewardsOut
+from icanvas.serve.tables import Child, Creation, utcnow
+
+router = APIRouter(tags=["album"])
+
+LIST_LIMIT = 500  # most creations one listing returns
+IMAGE_CACHE = "private, max-age=3600"  # images change never (new ones get new ids), but stay private
+
+
+def visible_creation(db: DB, viewer: Viewer, creation_id: int) -> Creation:
+    """The creation if the viewer may see it (own child / own children), else 404."""
+    creation = db.get(Creation, creation_id)
+    if creation is not None:
+        if viewer.role == "child" and creation.child_id == viewer.child.id:
+            return creation
+        if viewer.role == "parent" and db.get(Child, creation.child_id).parent_id == viewer.parent.id:
+            return creation
+    raise NotFound("There is no such creation.", "Pick one from the album.")
+
+
+@router.post("/creations", response_model=CreationSaved, status_code=status.HTTP_201_CREATED)
+def save(
+    db: DB,
+    state: StateDep,
+    viewer: ChildDep,
+    drawing: Annotated[UploadFile, File(description="The drawing as PNG")],
+    picture: Annotated[UploadFile | None, File(description="The generated picture as PNG")] = None,
+    kind: Annotated[str | None, Form(max_length=40)] = None,
+    colours: Annotated[int, Form(ge=0, le=64)] = 0,
+    seconds: Annotated[float, Form(ge=0, le=86_400)] = 0.0,
+    mission_id: Annotated[str | None, Form(max_length=60)] = None,
+) -> CreationSaved:
+    """Save a drawing (and its picture) to the child's album and hand out stars, missions and badges."""
+    s, models = state.settings, state.models
+    image = decode_upload(read_limited(drawing.file, s.max_upload_bytes), s.max_upload_bytes, s.max_upload_pixels)
+    lines = to_drawing(image).lines  # 422 for an empty canvas
+    picture_png = None
+    if picture is not None and (picture.filename or picture.size):
+        what = "The picture"
+        pic = decode_upload(read_limited(picture.file, s.max_upload_bytes, what), s.max_upload_bytes, s.max_upload_pixels, what)
+        picture_png = png_bytes(pic)
+    kind = kind or None
+    if kind is not None and kind not in models.pipelines:
+        raise Unprocessable(f"The studio does not know the kind {kind!r}.", f"Use one of: {', '.join(models.pipelines) or 'none'}.")
+    mission_id = mission_id or None
+    if mission_id is not None and mission_id not in {m.id for m in state.missions}:
+        raise Unprocessable(f"There is no mission {mission_id!r}.", "Pick a mission from the list.")
+    guesses = models.guess(lines, top=1)
+    label, prob = guesses[0][:2] if guesses else (None, None)
+    recognized = label if prob is not None and prob >= game.RECOGNIZED_MIN_PROB else None
+    facts = game.CreationFacts(at=utcnow(), kind=kind, recognized=recognized, colours=colours, seconds=seconds, mission_id=mission_id)
+    creation, rewards, total = save_creation(db, state.store, viewer.child, png_bytes(image), picture_png, facts, state.missions,
+                                             models.known_labels, recognized_prob=prob)
+    out = RewardsOut(stars=rewards.stars, reasons=[Reason(key=k, stars=v) for k, v in rewards.reasons],
+                     missions_done=list(rewards.missions_done), badges=list(rewards.badges),
+                     level=game.level_for(total).number, level_up=rewards.level_up, total_stars=total)
+    return CreationSaved(creation=creation_out(creation), rewards=out)
+
+
+@router.get("/creations", response_model=list[CreationOut])
+def album(
+    db: DB,
+    viewer: ViewerDep,
+    child_id: int | None = None,
+    kind: Annotated[str | None, Query(max_length=40)] = None,
+    favourite: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=LIST_LIMIT)] = 200,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[CreationOut]:
+    """Newest first: a child's own creations, or a parent's children's (``child_id`` narrows it)."""
+    if viewer.role == "guest":
+        return []
+    if viewer.role == "child":
+        if child_id is not None and child_id != viewer.child.id:
+            raise NotFound("There is no such child profile.", "Pick a profile from the list.")
+        q = select(Creation).where(Creation.child_id == viewer.child.id)
+    elif child_id is not None:
+        q = select(Creation).where(Creation.child_id == family_child(db, viewer, child_id).id)
+    else:
+        q = select(Creation).join(Child, Child.id == Creation.child_id).where(Child.parent_id == viewer.parent.id)
+    if kind is not None:
+        q = q.where(Creation.kind == kind)
+    if favourite is not None:
+        q = q.where(Creation.favourite == favourite)
+    rows = db.scalars(q.order_by(Creation.created_at.desc(), Creation.id.desc()).limit(limit).offset(offset))
+    return [creation_out(c) for c in rows]
+
+
+@router.patch("/creations/{creation_id}", response_model=CreationOut)
+def mark(creation_id: int, body: Favourite, db: DB, viewer: ViewerDep) -> CreationOut:
+    """Mark or unmark a favourite (the child who made it, or their parent)."""
+    creation = visible_creation(db, viewer, creation_id)
+    creation.favourite = body.favourite
+    db.commit()
+    return creation_out(creation)
+
+
+@router.delete("/creations/{creation_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+def remove(creation_id: int, db: DB, state: StateDep, viewer: ParentDep) -> Response:
+    """Delete a creation; its files go when no other creation uses them."""
+    delete_creation(db, state.store, visible_creation(db, viewer, creation_id))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _image(db: DB, state: StateDep, viewer: Viewer, creation_id: int, which: str) -> FileResponse:
+    creation = visible_creation(db, viewer, creation_id)
+    key = creation.drawing_key if which == "drawing" else creation.picture_key
+    if not key or not state.store.exists(key):
+        raise NotFound(f"This creation has no {which}.", "Make a picture from the drawing first.")
+    return FileResponse(state.store.path(key), media_type="image/png", headers={"Cache-Control": IMAGE_CACHE})
+
+
+@router.get("/creations/{creation_id}/drawing.png", response_class=FileResponse, responses={200: {"content": {"image/png": {}}}})
+def drawing_png(creation_id: int, db: DB, state: StateDep, viewer: ViewerDep) -> FileResponse:
+    """The drawing of a creation."""
+    return _image(db, state, viewer, creation_id, "drawing")
+
+
+@router.get("/creations/{creation_id}/picture.png", response_class=FileResponse, responses={200: {"content": {"image/png": {}}}})
+def picture_png(creation_id: int, db: DB, state: StateDep, viewer: ViewerDep) -> FileResponse:
+    """The picture made from a creation's drawing."""
+    return _image(db, state, viewer, creation_id, "picture")

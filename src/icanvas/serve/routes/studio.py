@@ -1,0 +1,77 @@
+"""The drawing studio: what the page needs to know, making pictures, guessing drawings, surprises."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile
+from starlette.concurrency import run_in_threadpool
+
+from icanvas.data import canvas
+from icanvas.serve.images import PICTURE_MAX_SIDE, decode_upload, png_bytes, read_limited, to_drawing, too_many_bytes
+from icanvas.serve.kinds import AVATARS
+from icanvas.serve.problems import NotFound, Unprocessable
+from icanvas.serve.routes.deps import StateDep
+from icanvas.serve.schemas import Guess, Guesses, KindOut, Studio
+from icanvas.serve.security import PIN_ICONS
+
+router = APIRouter(tags=["studio"])
+
+LANGUAGES = ["ko", "en"]  # languages the page is written in; the first is the default
+GUESSES = 3  # recognizer guesses returned
+PNG = {200: {"content": {"image/png": {}}, "description": "A PNG picture"}}
+
+
+@router.get("/studio", response_model=Studio)
+def studio(state: StateDep) -> Studio:
+    """Canvas numbers, the kinds the studio can draw and which extras are installed."""
+    models = state.models
+    return Studio(
+        canvas_size=canvas.CANVAS_SIZE, pen_widths=dict(canvas.PEN_WIDTHS), eraser_width=canvas.ERASER_WIDTH,
+        crayon_width=canvas.CRAYON_WIDTH, crayons=dict(canvas.CRAYONS),
+        kinds=[KindOut(kind=k.kind, label=k.label, icon=k.icon, hints=k.hints, model=k.model) for k in models.kinds],
+        recognizer=models.recognizer is not None, surprise=models.sampler is not None,
+        languages=LANGUAGES, default_language=LANGUAGES[0], avatars=list(AVATARS), pin_icons=list(PIN_ICONS),
+    )
+
+
+@router.post("/generate", response_class=Response, responses={**PNG, 503: {"description": "Busy; see Retry-After"}})
+async def generate(
+    state: StateDep,
+    drawing: Annotated[UploadFile, File(description="The drawing: PNG, JPEG or WebP")],
+    kind: Annotated[str, Form(max_length=40, description="A kind from GET /api/studio")],
+) -> Response:
+    """Turn a drawing into a picture of the chosen kind (PNG)."""
+    limit = state.settings.max_upload_bytes
+    data = await drawing.read(limit + 1)
+    if len(data) > limit:
+        raise too_many_bytes("The drawing", limit)
+    png = await state.pool.generate(data, kind)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "no-store", "X-ICanvas-Kind": kind})
+
+
+@router.post("/recognize", response_model=Guesses)
+def recognize(state: StateDep, drawing: Annotated[UploadFile, File(description="The drawing: PNG, JPEG or WebP")]) -> Guesses:
+    """The recognizer's top guesses of what the drawing shows (none without a recognizer or lines)."""
+    models, s = state.models, state.settings
+    if models.recognizer is None:
+        return Guesses(guesses=[])
+    image = decode_upload(read_limited(drawing.file, s.max_upload_bytes), s.max_upload_bytes, s.max_upload_pixels)
+    try:
+        lines = to_drawing(image).lines
+    except Unprocessable:  # an empty canvas: nothing to guess yet
+        return Guesses(guesses=[])
+    return Guesses(guesses=[Guess(label=label, prob=prob, kind=kind) for label, prob, kind in models.guess(lines, GUESSES)])
+
+
+@router.get("/surprise", response_class=Response, responses={**PNG, 404: {"description": "No sampler model installed"}})
+async def surprise(state: StateDep, kind: Annotated[str | None, Query(max_length=40)] = None) -> Response:
+    """A picture the studio dreams up by itself (only with a sampler model installed)."""
+    sampler = state.models.sampler
+    if sampler is None:
+        raise NotFound("No surprise pictures are installed.", "Install a sampler model to enable surprises.")
+    kinds = list(getattr(sampler, "kinds", []) or [])
+    if kind is not None and kinds and kind not in kinds:
+        raise Unprocessable(f"The surprise model cannot make {kind!r}.", f"Use one of: {', '.join(kinds)}.")
+    png = await run_in_threadpool(lambda: png_bytes(sampler(kind), PICTURE_MAX_SIDE))  # sampler gives (H, W, 3) uint8
+    return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})

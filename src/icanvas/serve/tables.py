@@ -1,0 +1,151 @@
+"""Database tables of the studio (SQLAlchemy 2 ORM). Migrations live in ``serve/migrations``.
+
+A parent account owns child profiles; a child owns creations (images are files, rows hold
+their sha256 keys), a star ledger, completed missions and badges. Deleting a parent or a child
+cascades in the database; image files are removed afterwards by :mod:`icanvas.serve.storage`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from sqlalchemy import Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+EMAIL_MAX = 254  # longest e-mail address accepted, characters
+NICKNAME_MAX = 20  # longest child nickname, characters
+KEY_LEN = 64  # sha256 hex digest of an image file
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes in and out, also on SQLite (which forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use an aware UTC datetime")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Parent(Base):
+    __tablename__ = "parents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(EMAIL_MAX), unique=True)  # stored lower-cased
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    children: Mapped[list[Child]] = relationship(back_populates="parent", passive_deletes=True, order_by="Child.id")
+
+
+class Child(Base):
+    __tablename__ = "children"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    parent_id: Mapped[int] = mapped_column(ForeignKey("parents.id", ondelete="CASCADE"), index=True)
+    nickname: Mapped[str] = mapped_column(String(NICKNAME_MAX))
+    avatar: Mapped[str] = mapped_column(String(40))
+    pin_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    parent: Mapped[Parent] = relationship(back_populates="children")
+
+
+class LoginSession(Base):
+    """A server-side login; the browser holds the token, the table only its sha256."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    parent_id: Mapped[int] = mapped_column(ForeignKey("parents.id", ondelete="CASCADE"), index=True)
+    child_id: Mapped[int | None] = mapped_column(ForeignKey("children.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Creation(Base):
+    __tablename__ = "creations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    child_id: Mapped[int] = mapped_column(ForeignKey("children.id", ondelete="CASCADE"))
+    kind: Mapped[str | None] = mapped_column(String(40), nullable=True)  # model kind chosen, None = none
+    recognized: Mapped[str | None] = mapped_column(String(40), nullable=True)  # recognizer label, if sure enough
+    recognized_prob: Mapped[float | None] = mapped_column(Float, nullable=True)
+    colours: Mapped[int] = mapped_column(Integer, default=0)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    mission_id: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    favourite: Mapped[bool] = mapped_column(Boolean, default=False)
+    drawing_key: Mapped[str] = mapped_column(String(KEY_LEN), index=True)
+    picture_key: Mapped[str | None] = mapped_column(String(KEY_LEN), nullable=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_creations_child_created", "child_id", "created_at"),)
+
+
+class StarEvent(Base):
+    """The star ledger: a child's stars are the sum of their events."""
+
+    __tablename__ = "star_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    child_id: Mapped[int] = mapped_column(ForeignKey("children.id", ondelete="CASCADE"), index=True)
+    creation_id: Mapped[int | None] = mapped_column(ForeignKey("creations.id", ondelete="SET NULL"), nullable=True)
+    reason: Mapped[str] = mapped_column(String(60))
+    stars: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BadgeEarned(Base):
+    __tablename__ = "badges_earned"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    child_id: Mapped[int] = mapped_column(ForeignKey("children.id", ondelete="CASCADE"))
+    badge_id: Mapped[str] = mapped_column(String(60))
+    earned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("child_id", "badge_id", name="uq_badges_earned_child_badge"),)
+
+
+class MissionDone(Base):
+    __tablename__ = "missions_done"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    child_id: Mapped[int] = mapped_column(ForeignKey("children.id", ondelete="CASCADE"))
+    mission_id: Mapped[str] = mapped_column(String(60))
+    day: Mapped[date] = mapped_column(Date)
+    creation_id: Mapped[int | None] = mapped_column(ForeignKey("creations.id", ondelete="SET NULL"), nullable=True)
+
+    __table_args__ = (UniqueConstraint("child_id", "mission_id", "day", name="uq_missions_done_child_mission_day"),)
+
+
+class LoginAttempt(Base):
+    """One failed login or picture-PIN try, for rate limiting (old rows are pruned)."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(20))  # "email", "ip" or "pin"
+    key: Mapped[str] = mapped_column(String(EMAIL_MAX))  # the e-mail, address or child id
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_login_attempts_scope_key_at", "scope", "key", "at"),)

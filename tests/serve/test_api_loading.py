@@ -1,0 +1,82 @@
+"""Loading models at start: every pix2pix model in the model path serves its kinds, the recognizer
+is found by name, broken folders are skipped."""
+
+from __future__ import annotations
+
+import torch
+
+from icanvas.checkpoint import save_pretrained
+from icanvas.config import RecognizerConfig, UNetConfig
+from icanvas.models.recognizer import SketchClassifier
+from icanvas.models.unet import UNetGenerator
+from icanvas.serve.app import create_app
+from icanvas.serve.kinds import load_pipelines
+from tests.serve.conftest import Api, TestClient, drawing_png
+
+
+def _models(root):
+    torch.manual_seed(0)
+    plain = UNetConfig(image_size=32, ngf=4, max_channels=8, dropout=0.0)
+    save_pretrained(UNetGenerator(plain), root / "panda-model", method="pix2pix", config=plain, meta={"kinds": ["panda"]})
+    save_pretrained(UNetGenerator(plain), root / "mystery", method="pix2pix", config=plain)
+    pets = UNetConfig(image_size=32, ngf=4, max_channels=8, dropout=0.0, num_classes=2)
+    save_pretrained(UNetGenerator(pets), root / "pets", method="pix2pix", config=pets, meta={"kinds": ["cat", "panda"]})
+    rec = RecognizerConfig(channels=(8, 16), convs_per_stage=1, num_classes=3)
+    save_pretrained(SketchClassifier(rec), root / "recognizer", method="recognizer", config=rec, meta={"labels": ["cat", "sun", "tree"]})
+    (root / "broken").mkdir()
+    (root / "broken" / "config.json").write_text("{not json")
+    return root
+
+
+def test_load_pipelines_serves_each_kind_once(tmp_path, monkeypatch):
+    monkeypatch.delenv("ICANVAS_MODEL_PATH", raising=False)
+    pipelines = load_pipelines([_models(tmp_path / "models")], backend="torch")
+    assert set(pipelines) >= {"panda", "mystery", "cat"}
+    pipe, label = pipelines["panda"]
+    assert label is None and pipe.info.path.name == "panda-model"  # first folder found wins
+    cat_pipe, cat_label = pipelines["cat"]
+    assert cat_label == "cat" and cat_pipe.info.path.name == "pets"  # class-conditional: one kind label each
+    assert pipelines["mystery"][1] is None  # no kinds in its config: the folder name
+
+
+def test_app_without_given_models_loads_them_from_the_model_path(tmp_path, monkeypatch, settings):
+    monkeypatch.delenv("ICANVAS_MODEL_PATH", raising=False)
+    models = _models(tmp_path / "models")
+    app = create_app(settings.model_copy(update={"model_path": str(models), "model_backend": "torch"}))
+    with TestClient(app) as client:
+        api = Api(client)
+        studio = api.get("/api/studio").json()
+        kinds = {k["kind"]: k for k in studio["kinds"]}
+        assert {"panda", "mystery", "cat"} <= set(kinds)
+        assert kinds["panda"]["label"]["ko"] == "판다" and kinds["mystery"]["label"] == {"ko": "mystery", "en": "mystery"}
+        assert studio["recognizer"] is True
+        r = api.generate(kind="cat")
+        assert r.status_code == 200 and r.content[:4] == b"\x89PNG"
+        r = api.post("/api/recognize", files={"drawing": ("d.png", drawing_png(), "image/png")})
+        guesses = r.json()["guesses"]
+        assert len(guesses) == 3 and {g["label"] for g in guesses} == {"cat", "sun", "tree"}
+        assert next(g for g in guesses if g["label"] == "cat")["kind"] == "cat"
+
+
+def test_serve_command_runs_uvicorn_with_the_app(tmp_path, monkeypatch, capsys):
+    import sys
+
+    import uvicorn
+    from fastapi import FastAPI
+
+    from icanvas.cli import main
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
+    monkeypatch.setattr(sys, "argv", ["icanvas", "serve", "--port", "8766", "--data-dir", str(tmp_path / "d")])
+    main()
+    assert "http://127.0.0.1:8766" in capsys.readouterr().out
+    (app, kw), = calls
+    assert isinstance(app, FastAPI) and kw == {"host": "127.0.0.1", "port": 8766}
+    monkeypatch.setattr(sys, "argv", ["icanvas", "serve", "--port", "0"])
+    try:
+        main()
+        code = 0
+    except SystemExit as e:
+        code = e.code
+    assert code == 2 and "port" in capsys.readouterr().err
