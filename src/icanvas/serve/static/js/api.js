@@ -1,0 +1,133 @@
+// The studio's JSON API (same origin, under /api), with the CSRF double-submit header.
+
+/** An answer the server refused: `problem` and `hint` come from {detail: {problem, hint}}. */
+export class ApiError extends Error {
+  constructor(status, problem, hint = "", retryAfter = null) {
+    super(problem);
+    this.status = status; // HTTP status; 0 when the server could not be reached
+    this.problem = problem;
+    this.hint = hint;
+    this.retryAfter = retryAfter; // seconds from Retry-After, or null
+  }
+}
+
+let csrfFromMe = null; // csrf_token of the last GET /api/me, used when the cookie cannot be read
+
+function csrfToken() {
+  const match = document.cookie.match(/(?:^|;\s*)icanvas_csrf=([^;]*)/);
+  return match ? decodeURIComponent(match[1]) : csrfFromMe;
+}
+
+async function errorFrom(res) {
+  let problem = res.statusText || `HTTP ${res.status}`;
+  let hint = "";
+  try {
+    const body = await res.json();
+    const detail = body && body.detail;
+    if (detail && typeof detail === "object" && !Array.isArray(detail)) {
+      problem = detail.problem || problem;
+      hint = detail.hint || "";
+    } else if (Array.isArray(detail)) {
+      problem = detail.map((d) => d.msg || String(d)).join("; ");
+    } else if (typeof detail === "string") {
+      problem = detail;
+    }
+  } catch {
+    // not JSON: keep the status text
+  }
+  const retry = Number.parseInt(res.headers.get("Retry-After") || "", 10);
+  return new ApiError(res.status, problem, hint, Number.isFinite(retry) ? retry : null);
+}
+
+async function send(method, path, { json, form, retried = false } = {}) {
+  const headers = { Accept: "application/json" };
+  let body;
+  if (json !== undefined) {
+    headers["Content-Type"] = "application/json";
+    body = JSON.stringify(json);
+  } else if (form) {
+    body = form;
+  }
+  if (method !== "GET") {
+    const token = csrfToken();
+    if (token) headers["X-CSRF-Token"] = token;
+  }
+  let res;
+  try {
+    res = await fetch(`/api${path}`, { method, headers, body, credentials: "same-origin" });
+  } catch (err) {
+    throw new ApiError(0, "network", String(err));
+  }
+  if (res.status === 403 && method !== "GET" && !retried && !csrfToken()) {
+    await me(); // no CSRF cookie yet: fetch one and try once more
+    return send(method, path, { json, form, retried: true });
+  }
+  if (!res.ok) throw await errorFrom(res);
+  return res;
+}
+
+const getJson = async (path) => (await send("GET", path)).json();
+const postJson = async (path, json) => {
+  const res = await send("POST", path, { json });
+  return res.status === 204 ? null : res.json();
+};
+
+function query(params) {
+  const pairs = Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== "");
+  return pairs.length ? `?${new URLSearchParams(pairs)}` : "";
+}
+
+/** {role, parent, child, csrf_token}; also refreshes the CSRF token. */
+export async function me() {
+  const who = await getJson("/me");
+  csrfFromMe = who.csrf_token || csrfFromMe;
+  return who;
+}
+
+export const studio = () => getJson("/studio");
+export const register = (email, password) => postJson("/auth/register", { email, password });
+export const login = (email, password) => postJson("/auth/login", { email, password });
+export const logout = () => send("POST", "/auth/logout");
+export const children = () => getJson("/children");
+export const profiles = () => getJson("/profiles");
+export const createChild = (nickname, avatar, pin) => postJson("/children", { nickname, avatar, pin });
+export const deleteChild = (id) => send("DELETE", `/children/${id}`);
+export const exportUrl = (id) => `/api/children/${id}/export`;
+export const enterChild = (id, pin) => postJson(`/children/${id}/enter`, { pin });
+export const unlockParent = (password) => postJson("/parent/unlock", { password });
+export const progress = () => getJson("/progress");
+export const missions = () => getJson("/missions");
+
+/** POST the drawing; resolves to the picture as a PNG Blob. */
+export async function generate(drawing, kind) {
+  const form = new FormData();
+  form.append("drawing", drawing, "drawing.png");
+  if (kind) form.append("kind", kind);
+  return (await send("POST", "/generate", { form })).blob();
+}
+
+/** Top guesses [{label, prob, kind}] for the drawing; [] without a recognizer. */
+export async function recognize(drawing) {
+  const form = new FormData();
+  form.append("drawing", drawing, "drawing.png");
+  const res = await send("POST", "/recognize", { form });
+  return (await res.json()).guesses || [];
+}
+
+/** Save a creation: {drawing, picture?, kind, colours, seconds, missionId?} -> {creation, rewards}. */
+export async function saveCreation({ drawing, picture, kind, colours, seconds, missionId }) {
+  const form = new FormData();
+  form.append("drawing", drawing, "drawing.png");
+  if (picture) form.append("picture", picture, "picture.png");
+  if (kind) form.append("kind", kind);
+  form.append("colours", String(colours));
+  form.append("seconds", seconds.toFixed(1));
+  if (missionId) form.append("mission_id", missionId);
+  return (await send("POST", "/creations", { form })).json();
+}
+
+export const creations = (params = {}) => getJson(`/creations${query(params)}`);
+export async function setFavourite(id, favourite) {
+  return (await send("PATCH", `/creations/${id}`, { json: { favourite } })).json();
+}
+export const deleteCreation = (id) => send("DELETE", `/creations/${id}`);
