@@ -19,7 +19,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from icanvas.config import FORMAT_VERSION, UNetConfig, from_dict, to_dict
+from icanvas.config import FORMAT_VERSION, RecognizerConfig, UNetConfig, from_dict, to_dict
 from icanvas.errors import CheckpointError, ConfigError, ModelNotFoundError
 
 CONFIG_FILE = "config.json"
@@ -55,6 +55,13 @@ def _build_unet(config: UNetConfig) -> nn.Module:
     from icanvas.models.unet import UNetGenerator
 
     return UNetGenerator(config)
+
+
+@register_architecture("recognizer", RecognizerConfig)
+def _build_recognizer(config: RecognizerConfig) -> nn.Module:
+    from icanvas.models.recognizer import SketchClassifier
+
+    return SketchClassifier(config)
 
 
 @dataclass(frozen=True)

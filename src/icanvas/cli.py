@@ -15,11 +15,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from icanvas.errors import ICanvasError
+from icanvas.errors import ConfigError, ICanvasError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode="markdown",
                   help="iCanvas: turn a child's sketch into a picture. Run `icanvas COMMAND --help` for examples.")
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # the terminal wraps long messages; paths are never split
 out = Console()
 
 
@@ -61,8 +61,8 @@ def prepare(
 
 @app.command()
 def train(
-    config: Annotated[Optional[str], typer.Option(help="Preset YAML path or name (tiny, pix2pix-128, pix2pix-256, ...).")] = None,
-    data: Annotated[Optional[list[Path]], typer.Option(help="Prepared dataset folder; repeat for several kinds.")] = None,
+    config: Annotated[Optional[str], typer.Option(help="Preset YAML path or name (tiny, pix2pix-128, pix2pix-256, recognizer, ...).")] = None,
+    data: Annotated[Optional[list[Path]], typer.Option(help="Prepared dataset folder (repeat for several kinds); recognizer: the Quick, Draw! bitmap folder.")] = None,
     run_dir: Annotated[Path, typer.Option("--out", help="Run folder to write.")] = Path("runs/latest"),
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a setting, e.g. --set run.steps=500.")] = None,
     resume: Annotated[bool, typer.Option(help="Continue the run in --out exactly where it stopped.")] = False,
@@ -72,6 +72,8 @@ def train(
     """Train a model from prepared data.
 
     Example: `icanvas train --config pix2pix-128 --data data/cat --out runs/cat --set run.steps=2000`
+
+    Recognizer: `icanvas train --config recognizer --data ../shared/data/quickdraw/bitmaps --out runs/recognizer`
 
     Several processes: `torchrun --nproc_per_node=2 -m icanvas train --config tiny --data data/cat --out runs/ddp`
     """
@@ -88,13 +90,15 @@ def train(
         cfg = load_train_config(config, set_ or [])
     if not data:
         raise ICanvasError("--data is required.", "Pass a folder written by 'icanvas prepare'.")
-    if dry_run:
-        from icanvas.data.datasets import load_pairs
+    if dry_run:  # the method's recipe loads the data exactly as training would, on the CPU
+        import torch
+
+        from icanvas.training.distributed import DistInfo
+        from icanvas.training.recipes import RECIPES
 
         out.print(yaml.safe_dump(to_dict(cfg), sort_keys=False))
-        size = cfg.generator.image_size
-        pairs = load_pairs(data, "train", size, getattr(cfg.data, "kinds", ()))
-        out.print(f"{len(pairs)} training pairs at {size} px; {cfg.run.steps} steps of batch {cfg.run.batch_size}.")
+        prepared = RECIPES[cfg.method].prepare(cfg, list(data), torch.device("cpu"), DistInfo())
+        out.print(f"{prepared.overview}; {cfg.run.steps} steps of batch {cfg.run.batch_size}.")
         return
     command = "icanvas " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     result = run_training(cfg, list(data), run_dir, resume=resume, command=command, max_minutes=max_minutes)
@@ -106,7 +110,7 @@ def train(
 @app.command()
 def generate(
     inputs: Annotated[list[Path], typer.Argument(help="Drawings: PNG, JPEG or WebP, any size.")],
-    model: Annotated[str, typer.Option(help="Model name (see 'icanvas models') or folder.")],
+    model: Annotated[str, typer.Option(help="Model name or a kind it draws (see 'icanvas models'), or a model folder.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the pictures.")] = Path("out"),
     kind: Annotated[Optional[str], typer.Option(help="Kind to draw, for models that draw several.")] = None,
     backend: Annotated[str, typer.Option(help="auto (onnxruntime when installed), onnx or torch.")] = "auto",
@@ -118,12 +122,14 @@ def generate(
     """
     import numpy as np
 
-    from icanvas.catalog import find_model
+    from icanvas.catalog import find_model_for
     from icanvas.data.images import normalize_drawing, read_image
     from icanvas.pipelines.sketch_to_image import SketchToImage
     from icanvas.sheets import grid, save_png
 
-    pipe = SketchToImage.from_pretrained(find_model(model), backend=backend)
+    folder, implied = find_model_for(model)
+    kind = kind or implied
+    pipe = SketchToImage.from_pretrained(folder, backend=backend)
     failures = 0
     for path in inputs:
         try:
@@ -144,9 +150,11 @@ def generate(
 @app.command()
 def evaluate(
     model: Annotated[str, typer.Option(help="Model name or folder.")],
-    data: Annotated[list[Path], typer.Option(help="Prepared dataset folder(s); their val/ split is used.")],
+    data: Annotated[Optional[list[Path]], typer.Option(help="Prepared dataset folder(s); their val/ split is used.")] = None,
     report_dir: Annotated[Path, typer.Option("--out", help="Report folder (metrics.json, index.html).")] = Path("report"),
-    real_photos: Annotated[Optional[Path], typer.Option(help="Real photos for realism (default: the val targets).")] = None,
+    real_photos: Annotated[Optional[Path], typer.Option(help="Real photos for realism: a photo folder or a prepared dataset (its val photos). Default: the val targets.")] = None,
+    human_sketches: Annotated[Optional[Path], typer.Option(help="Quick, Draw! strokes (.ndjson file or folder) drawn by people; evaluated instead of --data.")] = None,
+    kind: Annotated[Optional[str], typer.Option(help="Kind to draw (class-conditional models) and to pick the stroke file.")] = None,
     split: Annotated[str, typer.Option(help="Split to evaluate.")] = "val",
     limit: Annotated[int, typer.Option(help="At most N pairs (0 = all).")] = 0,
     edges: Annotated[str, typer.Option(help="Line extractor used for sketch adherence.")] = "xdog",
@@ -155,13 +163,32 @@ def evaluate(
 ) -> None:
     """Measure a model on held-out pairs: L1, PSNR, SSIM, realism (patch SWD), sketch adherence, optional FID.
 
+    With --human-sketches it measures realism and adherence on drawings made by people,
+    drawn with the studio's pen and run through the same steps as a drawing from the studio.
+
     Example: `icanvas evaluate --model runs/cat/model --data data/cat --out reports/cat`
+
+    Example: `icanvas evaluate --model cat --human-sketches ../shared/data/quickdraw/strokes --kind cat --real-photos data/cat --out reports/cat-human`
     """
     from icanvas.catalog import find_model
     from icanvas.eval.report import evaluate_folder, load_photo_folder, run_backend, score, write_report
     from icanvas.pipelines.sketch_to_image import SketchToImage
 
     pipe = SketchToImage.from_pretrained(find_model(model), backend=backend)
+    if human_sketches is not None:
+        from icanvas.eval.human import generate_human, render_human_set, strokes_file
+
+        if kind is None and pipe.kinds:
+            raise ConfigError("--human-sketches needs --kind.", f"This model draws: {', '.join(pipe.kinds)}.")
+        source = strokes_file(human_sketches, kind or (pipe.info.kinds or ["?"])[0])
+        sketches, outputs = generate_human(pipe, render_human_set(source, limit=limit), kind)
+        real = load_photo_folder(real_photos, pipe.size) if real_photos else None
+        metrics = {"source": str(source), **score(sketches, outputs, targets=None, real=real, edges=edges)}
+        write_report(report_dir, metrics, sketches, outputs, None, title=f"iCanvas human-drawing evaluation: {model} ({kind})")
+        _print_metrics(metrics, report_dir)
+        return
+    if not data:
+        raise ConfigError("Nothing to evaluate.", "Pass --data PREPARED_DIR (held-out pairs) or --human-sketches STROKES.")
     inputs = evaluate_folder(pipe, list(data), split, limit=limit)
     outputs = run_backend(pipe, inputs.sketches, inputs.labels)
     real = load_photo_folder(real_photos, pipe.size) if real_photos else inputs.targets
@@ -172,6 +199,10 @@ def evaluate(
         extractor = InceptionFeatures(fid_features)
     metrics = score(inputs.sketches, outputs, targets=inputs.targets, real=real, edges=edges, fid_extractor=extractor)
     write_report(report_dir, metrics, inputs.sketches, outputs, inputs.targets, title=f"iCanvas evaluation: {model}")
+    _print_metrics(metrics, report_dir)
+
+
+def _print_metrics(metrics: dict, report_dir: Path) -> None:
     table = Table("metric", "value")
     for k, v in metrics.items():
         if isinstance(v, (int, float)):
@@ -236,6 +267,52 @@ def demo(
     from icanvas.demo import run_demo
 
     run_demo(work, photos, steps, out)
+
+
+@app.command()
+def serve(
+    host: Annotated[Optional[str], typer.Option(help="Interface to listen on (default 127.0.0.1 or ICANVAS_HOST).")] = None,
+    port: Annotated[Optional[int], typer.Option(help="TCP port (default 8000 or ICANVAS_PORT).")] = None,
+    data_dir: Annotated[Optional[Path], typer.Option(help="Folder for the database and images (default ~/.local/share/icanvas or ICANVAS_DATA_DIR).")] = None,
+    reload: Annotated[bool, typer.Option("--reload/--no-reload", help="Restart when the code changes (development only).")] = False,
+) -> None:
+    """Start the drawing studio web app: open the printed address in a browser.
+
+    Example: `icanvas serve --port 8000 --data-dir ~/icanvas-data`
+
+    Other settings come from ICANVAS_* environment variables, e.g. ICANVAS_DATABASE_URL, ICANVAS_MODEL_PATH.
+    """
+    import logging
+    import os
+
+    import uvicorn
+    from pydantic import ValidationError
+
+    from icanvas.errors import ConfigError
+    from icanvas.serve.settings import Settings
+
+    given = {"host": host, "port": port, "data_dir": data_dir.expanduser().resolve() if data_dir else None}
+    try:
+        settings = Settings(**{k: v for k, v in given.items() if v is not None})
+    except ValidationError as e:
+        first = e.errors()[0]
+        raise ConfigError(f"Bad studio setting {'.'.join(map(str, first['loc']))}: {first['msg']}.",
+                          "Check the option or the ICANVAS_* environment variable.") from e
+    studio_log = logging.getLogger("icanvas")  # the studio's own messages (models loaded, unexpected errors)
+    studio_log.setLevel(logging.INFO)
+    if not studio_log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+        studio_log.addHandler(handler)
+    shown = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    out.print(f"iCanvas studio: http://{shown}:{settings.port}  (data in {settings.data_dir}; Ctrl+C stops)")
+    if reload:  # the reloader imports the app itself, so the settings travel as environment variables
+        os.environ.update(ICANVAS_HOST=settings.host, ICANVAS_PORT=str(settings.port), ICANVAS_DATA_DIR=str(settings.data_dir))
+        uvicorn.run("icanvas.serve.app:create_app", factory=True, host=settings.host, port=settings.port, reload=True)
+        return
+    from icanvas.serve.app import create_app
+
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
 
 
 def main() -> None:

@@ -106,29 +106,50 @@ def _load_checkpoint(ckpt: Path, prepared: Any) -> int:
     return int(state["step"])
 
 
-def _card(cfg: Any, prepared: Any, result_steps: int, seconds: float, command: str, device: torch.device) -> str:
+_NOT_EVALUATED = "Not evaluated yet: run `icanvas evaluate --model <this folder> --data <prepared val folder> --out <report>`."
+
+
+def _card(cfg: Any, prepared: Any, result_steps: int, seconds: float, command: str, device: torch.device,
+          metrics: str = _NOT_EVALUATED) -> str:
     g = prepared.trainer.generator
     mc = to_dict(prepared.trainer.model_config)
-    return f"""# iCanvas model: {', '.join(prepared.meta.get('kinds', [])) or 'unnamed'} ({cfg.method})
+    hints = " + colour hints" if prepared.meta.get("hints") else ""
+    io = prepared.meta.get("io") or f"sketch (black lines on white){hints}; output: RGB picture"
+    title = ", ".join(prepared.meta.get("kinds", [])) or prepared.meta.get("name", "unnamed")
+    steps = f"- Steps: {result_steps} at batch {cfg.run.batch_size} per process"
+    if hasattr(cfg, "loss"):  # GAN methods
+        steps += f"; loss `{cfg.loss.gan}`"
+    training = [steps]
+    if hasattr(cfg, "sketchify"):
+        training.append(f"- Sketchify augmentation: {'on' if cfg.sketchify.enabled else 'off'}")
+    training += [f"- Time: {seconds / 60:.1f} min on {device.type} ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)",
+                 f"- Command: `{command}`", f"- iCanvas {__version__}"]
+    nl = "\n"
+    return f"""# iCanvas model: {title} ({cfg.method})
 
 ## Model
-- Method: {cfg.method}; generator parameters: {count_parameters(g) / 1e6:.2f} M
+- Method: {cfg.method}; parameters: {count_parameters(g) / 1e6:.2f} M
 - Architecture: `{json.dumps(mc)}`
-- Input: sketch (black lines on white){' + colour hints' if prepared.meta.get('hints') else ''}; output: RGB picture
+- Input: {io}
 
 ## Data
 {prepared.data_summary}
 
 ## Training
-- Steps: {result_steps} at batch {cfg.run.batch_size} per process; loss `{getattr(cfg, 'loss', None) and cfg.loss.gan}`
-- Sketchify augmentation: {'on' if getattr(cfg, 'sketchify', None) and cfg.sketchify.enabled else 'off'}
-- Time: {seconds / 60:.1f} min on {device.type} ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)
-- Command: `{command}`
-- iCanvas {__version__}
+{nl.join(training)}
 
 ## Metrics
-Not evaluated yet: run `icanvas evaluate --model <this folder> --data <prepared val folder> --out <report>`.
+{metrics}
 """
+
+
+def _write_eval(metrics: dict[str, Any], step: int, elapsed: float, metrics_file: Any, writer: Any) -> None:
+    """One metrics.jsonl row {"step", "time_s", "eval"}; top-level numbers also go to TensorBoard as eval/<key>."""
+    metrics_file.write(json.dumps({"step": step, "time_s": round(elapsed, 2), "eval": metrics}) + "\n")
+    metrics_file.flush()
+    for k, v in metrics.items():
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            writer.add_scalar(f"eval/{k}", v, step)
 
 
 def run_training(cfg: Any, data_dirs: list[Path], run_dir: Path, *, resume: bool = False, command: str = "",
@@ -153,7 +174,9 @@ def run_training(cfg: Any, data_dirs: list[Path], run_dir: Path, *, resume: bool
         (run_dir / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
     dist_util.barrier(info)
 
-    prepared = RECIPES[cfg.method].prepare(cfg, data_dirs, device, info)
+    recipe = RECIPES[cfg.method]
+    prepared = recipe.prepare(cfg, data_dirs, device, info)
+    final_eval: dict[str, Any] | None = None
     start = _load_checkpoint(ckpt, prepared) if ckpt is not None else 0
     steps, bs = cfg.run.steps, cfg.run.batch_size
     writer = None
@@ -189,11 +212,16 @@ def run_training(cfg: Any, data_dirs: list[Path], run_dir: Path, *, resume: bool
                     writer.add_scalar(k, v, done)
                 bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items() if k.startswith("loss")})
             if info.is_main and ((cfg.run.sample_every and done % cfg.run.sample_every == 0) or done == steps):
-                save_png(run_dir / "samples" / f"step_{done:07d}.png", RECIPES[cfg.method].sample_grid(prepared.trainer, prepared.preview))
+                save_png(run_dir / "samples" / f"step_{done:07d}.png", recipe.sample_grid(prepared.trainer, prepared.preview))
+            if info.is_main and recipe.evaluate and cfg.run.eval_every and done % cfg.run.eval_every == 0 and done < steps:
+                _write_eval(recipe.evaluate(cfg, prepared), done, time.perf_counter() - t_start, metrics_file, writer)
             if done % cfg.run.checkpoint_every == 0 or done == steps or done == last:
                 if info.is_main:
                     _save_checkpoint(run_dir, prepared, cfg, done)
                 dist_util.barrier(info)
+        if info.is_main and recipe.evaluate and done == steps:  # the finished model is always evaluated
+            final_eval = recipe.evaluate(cfg, prepared)
+            _write_eval(final_eval, done, time.perf_counter() - t_start, metrics_file, writer)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         bar.close()
@@ -213,7 +241,8 @@ def run_training(cfg: Any, data_dirs: list[Path], run_dir: Path, *, resume: bool
     if info.is_main:
         if info.enabled:
             (run_dir / "distributed.json").write_text(json.dumps({"world_size": info.world_size, "fingerprints": fingerprints}))
-        card = _card(cfg, prepared, steps, seconds, command, device)
+        metrics = recipe.card_extra(cfg, prepared, final_eval) if recipe.card_extra else _NOT_EVALUATED
+        card = _card(cfg, prepared, steps, seconds, command, device, metrics)
         save_pretrained(prepared.trainer.generator, model_dir, method=cfg.method, config=prepared.trainer.model_config,
                         meta=prepared.meta, card=card)
     dist_util.barrier(info)

@@ -6,7 +6,7 @@ finished model for its card. Recipes are registered by the preset's ``method:`` 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
@@ -30,12 +30,19 @@ class Prepared:
     preview: dict[str, np.ndarray]  # fixed inputs for sample grids
     meta: dict[str, Any]  # goes into config.json "meta" (kinds, image size, data summary)
     data_summary: str  # one paragraph for the model card
+    extra: dict[str, Any] = field(default_factory=dict)  # recipe-private state for its hooks (e.g. held-out data)
+    overview: str = ""  # one line on the data for --dry-run, e.g. "1200 training pairs at 256 px"
 
 
 @dataclass(frozen=True)
 class Recipe:
     prepare: Callable[[Any, list[Path], torch.device, DistInfo], Prepared]
-    sample_grid: Callable[[Any, dict[str, np.ndarray]], np.ndarray]
+    sample_grid: Callable[[Any, dict[str, np.ndarray]], np.ndarray]  # (trainer, preview) -> (H, W, 3) uint8 sheet
+    # (cfg, prepared) -> JSON-able metrics, run on the main process every run.eval_every steps and after the
+    # last step; written to metrics.jsonl as {"step", "time_s", "eval": {...}}, top-level numbers to TensorBoard.
+    evaluate: Callable[[Any, Prepared], dict[str, Any]] | None = None
+    # (cfg, prepared, last evaluation or None) -> markdown for the model card's "Metrics" section.
+    card_extra: Callable[[Any, Prepared, dict[str, Any] | None], str] | None = None
 
 
 RECIPES: dict[str, Recipe] = {}
@@ -71,8 +78,10 @@ def _pix2pix_prepare(cfg: Any, data_dirs: list[Path], device: torch.device, dist
              f"lines `{m.get('edges', '?')}`, background removal `{m.get('remove_background', '?')}`" for d, m in zip(data_dirs, manifests)]
     summary = "\n".join(lines + [f"- Data terms: {'; '.join(terms) or 'not recorded by prepare; check the source data licence'}"])
     meta = {"kinds": kinds, "image_size": size, "class_conditional": cfg.generator.num_classes > 0,
-            "hints": cfg.hints.enabled, "sketchify": cfg.sketchify.enabled, "train_pairs": len(train)}
-    return Prepared(Pix2PixTrainer(cfg, device, dist_info), batches, preview, meta, summary)
+            "hints": cfg.hints.enabled, "sketchify": cfg.sketchify.enabled, "train_pairs": len(train),
+            "line_width": max(int(m.get("line_width", 2)) * size // int(m.get("size", size)) for m in manifests) or 1}
+    return Prepared(Pix2PixTrainer(cfg, device, dist_info), batches, preview, meta, summary,
+                    overview=f"{len(train)} training pairs at {size} px")
 
 
 def _pix2pix_grid(trainer: Any, preview: dict[str, np.ndarray]) -> np.ndarray:
@@ -83,3 +92,34 @@ def _pix2pix_grid(trainer: Any, preview: dict[str, np.ndarray]) -> np.ndarray:
 
 
 register_recipe("pix2pix", Recipe(_pix2pix_prepare, _pix2pix_grid))
+
+
+# ----------------------------------------------------------------------------- recognizer
+# The parts live in training/recognizer.py, imported on first use (it imports this module).
+
+
+def _recognizer_prepare(cfg: Any, data_dirs: list[Path], device: torch.device, dist_info: DistInfo) -> Prepared:
+    from icanvas.training.recognizer import prepare_recognizer
+
+    return prepare_recognizer(cfg, data_dirs, device, dist_info)
+
+
+def _recognizer_grid(trainer: Any, preview: dict[str, np.ndarray]) -> np.ndarray:
+    from icanvas.training.recognizer import recognizer_grid
+
+    return recognizer_grid(trainer, preview)
+
+
+def _recognizer_evaluate(cfg: Any, prepared: Prepared) -> dict[str, Any]:
+    from icanvas.training.recognizer import evaluate_recognizer
+
+    return evaluate_recognizer(cfg, prepared)
+
+
+def _recognizer_card(cfg: Any, prepared: Prepared, metrics: dict[str, Any] | None) -> str:
+    from icanvas.training.recognizer import recognizer_card
+
+    return recognizer_card(cfg, prepared, metrics)
+
+
+register_recipe("recognizer", Recipe(_recognizer_prepare, _recognizer_grid, _recognizer_evaluate, _recognizer_card))

@@ -1,0 +1,257 @@
+"""Recognizer training: a small CNN learns to name Quick, Draw! doodles.
+
+:class:`RecognizerTrainer` owns the classifier, AdamW and the warm-up + cosine LR schedule;
+the recipe functions below (registered as ``recognizer`` in :mod:`.recipes`) load the bitmaps,
+hold out a fixed share of every class, and evaluate held-out accuracy, per-class accuracy,
+the confusion matrix and, optionally, accuracy on stroke drawings drawn on the studio canvas.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+from icanvas.checkpoint import unwrap
+from icanvas.config import RecognizerConfig, RecognizerTrainConfig, replace
+from icanvas.data.canvas import CANVAS_SIZE, render_strokes
+from icanvas.data.quickdraw import (BitmapBatcher, bitmaps_to_input, holdout_split, load_bitmaps, read_strokes, resize_bitmaps,
+                                    sketch_to_bitmap)
+from icanvas.errors import DatasetError
+from icanvas.models.recognizer import SketchClassifier
+from icanvas.sheets import grid
+from icanvas.training.distributed import DistInfo
+from icanvas.training.recipes import Prepared
+
+DUPLICATE_DIFF = 15.0  # mean |difference| (grey levels) below which a bitmap counts as a copy of a canvas test drawing
+EVAL_BATCH = 512  # images per forward pass when evaluating
+
+
+def warmup_cosine(total_steps: int, warmup: float):
+    """LR multiplier: linear warm-up over ``warmup * total`` steps, then cosine decay to 0."""
+    w = max(1, int(total_steps * warmup))
+
+    def factor(step: int) -> float:
+        if step < w:
+            return (step + 1) / w
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, (step - w) / max(1, total_steps - w))))
+
+    return factor
+
+
+class RecognizerTrainer:
+    method = "recognizer"
+
+    def __init__(self, cfg: RecognizerTrainConfig, model_cfg: RecognizerConfig, device: torch.device,
+                 dist_info: DistInfo = DistInfo(), labels: list[str] | None = None) -> None:
+        self.cfg, self.model_cfg_, self.device, self.dist = cfg, model_cfg, device, dist_info
+        self.labels = list(labels or [])  # class names, for sample grids
+        torch.manual_seed(cfg.run.seed)  # identical initial weights on every rank
+        net: nn.Module = SketchClassifier(model_cfg).to(device)
+        if dist_info.enabled:
+            net = DDP(net, device_ids=[device.index] if device.type == "cuda" else None)
+        self.net = net
+        o = cfg.optim
+        decay = [p for p in net.parameters() if p.ndim > 1]  # conv and linear weights
+        rest = [p for p in net.parameters() if p.ndim <= 1]  # norm scales and biases: no weight decay
+        self.opt = torch.optim.AdamW([{"params": decay, "weight_decay": o.weight_decay}, {"params": rest, "weight_decay": 0.0}], lr=o.lr)
+        self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, warmup_cosine(cfg.run.steps, o.warmup))
+        self.autocast = dict(device_type=device.type, dtype=torch.bfloat16, enabled=cfg.run.precision == "bf16")
+
+    def train_step(self, batch: dict[str, np.ndarray]) -> dict[str, float]:
+        x = torch.from_numpy(batch["image"]).to(self.device, non_blocking=True)  # (B, 1, S, S)
+        y = torch.from_numpy(batch["label"]).to(self.device, non_blocking=True)  # (B,)
+        self.net.train()
+        with torch.autocast(**self.autocast):
+            logits = self.net(x).float()  # (B, C)
+            loss = F.cross_entropy(logits, y, label_smoothing=self.cfg.optim.label_smoothing)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        self.sched.step()
+        acc = (logits.argmax(1) == y).float().mean().item()
+        return {"loss": loss.item(), "train_accuracy": acc, "lr": self.sched.get_last_lr()[0]}
+
+    @torch.no_grad()
+    def probabilities(self, images: np.ndarray) -> np.ndarray:
+        """(N, 1, S, S) float32 ink -> (N, C) class probabilities, model in eval mode."""
+        net = unwrap(self.net)
+        net.eval()
+        out = [torch.softmax(net(torch.from_numpy(images[i : i + EVAL_BATCH]).to(self.device)).float(), 1).cpu().numpy()
+               for i in range(0, len(images), EVAL_BATCH)]
+        net.train()
+        return np.concatenate(out) if out else np.zeros((0, self.model_cfg_.num_classes), np.float32)
+
+    @property
+    def generator(self) -> nn.Module:
+        """The module a model folder stores (the shared loop saves ``trainer.generator``)."""
+        return unwrap(self.net)
+
+    @property
+    def model_config(self) -> RecognizerConfig:
+        return self.model_cfg_
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"net": unwrap(self.net).state_dict(), "opt": self.opt.state_dict(), "sched": self.sched.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        unwrap(self.net).load_state_dict(state["net"])
+        self.opt.load_state_dict(state["opt"])
+        self.sched.load_state_dict(state["sched"])
+
+    def modules_for_fingerprint(self) -> nn.Module:
+        return unwrap(self.net)
+
+
+# ----------------------------------------------------------------------------- metrics
+
+
+def classification_metrics(probs: np.ndarray, labels: np.ndarray, names: list[str]) -> dict[str, Any]:
+    """Accuracy, class-balanced accuracy, per-class accuracy and the confusion matrix (rows = true class)."""
+    pred = probs.argmax(1)
+    n = len(names)
+    confusion = np.zeros((n, n), np.int64)
+    np.add.at(confusion, (labels, pred), 1)
+    totals = confusion.sum(1)
+    per_class = {names[c]: round(float(confusion[c, c] / totals[c]), 4) for c in range(n) if totals[c]}
+    return {"accuracy": round(float((pred == labels).mean()) if len(labels) else 0.0, 4),
+            "balanced_accuracy": round(float(np.mean(list(per_class.values()))) if per_class else 0.0, 4),
+            "count": int(len(labels)), "per_class": per_class, "confusion": confusion.tolist(), "labels": list(names)}
+
+
+def confusion_markdown(confusion: list[list[int]], names: list[str]) -> str:
+    """Markdown table: one row per true class, one column per predicted class."""
+    head = "| true \\ predicted | " + " | ".join(names) + " |"
+    rule = "|---|" + "---:|" * len(names)
+    rows = [f"| **{names[i]}** | " + " | ".join(str(v) for v in row) + " |" for i, row in enumerate(confusion)]
+    return "\n".join([head, rule, *rows])
+
+
+# ----------------------------------------------------------------------------- recipe
+
+
+def _canvas_set(cfg: RecognizerTrainConfig, names: list[str], size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stroke drawings of known classes drawn on the canvas and reduced like the pipeline does: ((M, S, S) uint8, (M,) labels)."""
+    folder = Path(cfg.data.canvas_test)
+    if not folder.is_dir():
+        raise DatasetError(f"data.canvas_test folder {folder} does not exist.", "Point it at a folder of <class>.ndjson stroke files, or set it to ''.")
+    images, labels = [], []
+    for c, name in enumerate(names):
+        path = folder / f"{name}.ndjson"
+        if path.is_file():
+            for strokes in read_strokes(path):
+                canvas = render_strokes(strokes, CANVAS_SIZE, cfg.data.canvas_pen)  # (512, 512) as the studio page draws it
+                if (canvas < 128).any():
+                    images.append(sketch_to_bitmap(canvas, size))
+                    labels.append(c)
+    if not images:
+        raise DatasetError(f"{folder} has no stroke file for any of {', '.join(names)}.", "Name the files <class>.ndjson, or set data.canvas_test to ''.")
+    return np.stack(images), np.asarray(labels, np.int64)
+
+
+def near_copies(images: np.ndarray, labels: np.ndarray, probes: np.ndarray, probe_labels: np.ndarray,
+                max_diff: float = DUPLICATE_DIFF) -> np.ndarray:
+    """Indices of ``images`` of the same class as a probe and within ``max_diff`` mean |difference| of it."""
+    hits: set[int] = set()
+    for probe, c in zip(probes, probe_labels):
+        idx = np.flatnonzero(labels == c)
+        diff = np.abs(images[idx].astype(np.int16) - probe.astype(np.int16)).mean(axis=(1, 2))  # (n_c,)
+        hits.update(int(i) for i in idx[diff < max_diff])
+    return np.asarray(sorted(hits), np.int64)
+
+
+def prepare_recognizer(cfg: RecognizerTrainConfig, data_dirs: list[Path], device: torch.device, dist_info: DistInfo) -> Prepared:
+    if len(data_dirs) != 1:
+        raise DatasetError(f"The recognizer trains on one bitmap folder, got {len(data_dirs)}.", "Pass --data once, e.g. --data ../shared/data/quickdraw/bitmaps.")
+    folder = Path(data_dirs[0])
+    images28, labels, names = load_bitmaps(folder, cfg.data.classes)
+    size = cfg.model.image_size
+    images = resize_bitmaps(images28, size)  # (N, S, S) 255 paper
+    train_idx, held_idx = holdout_split(labels, cfg.data.holdout, cfg.run.seed)
+    canvas = _canvas_set(cfg, names, size) if cfg.data.canvas_test else None
+    dropped = np.zeros(0, np.int64)
+    if canvas is not None:  # never train on the drawings of the canvas test set
+        dropped = np.intersect1d(near_copies(images, labels, *canvas), train_idx)
+        train_idx = np.setdiff1d(train_idx, dropped)
+    model_cfg = replace(cfg.model, num_classes=len(names))
+    batches = BitmapBatcher(images[train_idx], labels[train_idx], cfg.data, size=size, num_classes=len(names),
+                            seed=cfg.run.seed, rank=dist_info.rank, world_size=dist_info.world_size)
+    counts = np.bincount(labels, minlength=len(names))
+    spread = np.linspace(0, len(held_idx) - 1, min(cfg.run.num_samples, len(held_idx))).round().astype(int)
+    preview_idx = held_idx[spread]
+    summary = "\n".join([
+        f"- `{folder}`: {len(labels)} Quick, Draw! doodles (28 x 28 bitmaps) in {len(names)} classes: "
+        + ", ".join(f"{n} {k}" for n, k in zip(names, counts)),
+        f"- Held out for evaluation: {len(held_idx)} ({cfg.data.holdout:.0%} of each class, split seed {cfg.run.seed}); "
+        f"trained on {len(train_idx)}" + (f" ({len(dropped)} copies of canvas test drawings left out)" if len(dropped) else ""),
+        f"- Canvas test set: {len(canvas[1])} stroke drawings from `{cfg.data.canvas_test}` drawn at {CANVAS_SIZE} px with the "
+        f"{cfg.data.canvas_pen} pen" if canvas is not None else "- Canvas test set: none",
+        "- Data terms: Quick, Draw! doodles, CC BY 4.0 (Google Creative Lab, quickdraw-dataset)",
+    ])
+    meta = {"labels": names, "image_size": size, "train_examples": int(len(train_idx)),
+            "io": f"any sketch reduced to a {size} x {size} Quick, Draw!-style bitmap (icanvas.data.quickdraw.sketch_to_bitmap); "
+                  f"output: probabilities of {len(names)} labels",
+            "heldout_examples": int(len(held_idx)), "name": f"sketch recognizer ({len(names)} classes)"}
+    extra = {"names": names, "held_images": bitmaps_to_input(images[held_idx]), "held_labels": labels[held_idx], "canvas": canvas}
+    trainer = RecognizerTrainer(cfg, model_cfg, device, dist_info, labels=names)
+    preview = {"image": bitmaps_to_input(images[preview_idx]), "label": labels[preview_idx]}
+    return Prepared(trainer, batches, preview, meta, summary, extra=extra,
+                    overview=f"{len(train_idx)} training doodles in {len(names)} classes at {size} px ({len(held_idx)} held out)")
+
+
+def recognizer_grid(trainer: RecognizerTrainer, preview: dict[str, np.ndarray]) -> np.ndarray:
+    """Held-out doodles with the predicted label (green when right, red when wrong)."""
+    probs = trainer.probabilities(preview["image"])
+    truth, names = preview.get("label"), trainer.labels
+    cells = []
+    for i, p in enumerate(probs):
+        img = (255 - preview["image"][i, 0] * 255).round().astype(np.uint8)
+        cell = np.full((112, 96, 3), 255, np.uint8)  # (H, W, 3): the doodle and a caption strip below it
+        cell[:96] = cv2.cvtColor(cv2.resize(img, (96, 96), interpolation=cv2.INTER_NEAREST), cv2.COLOR_GRAY2RGB)
+        c = int(p.argmax())
+        ok = truth is None or int(truth[i]) == c
+        text = f"{names[c] if names else c} {p[c]:.2f}"
+        cv2.putText(cell, text, (2, 108), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (0, 140, 0) if ok else (200, 0, 0), 1, cv2.LINE_AA)
+        cells.append(cell)
+    return grid([cells[i : i + 8] for i in range(0, len(cells), 8)])
+
+
+def evaluate_recognizer(cfg: RecognizerTrainConfig, prepared: Prepared) -> dict[str, Any]:
+    ex = prepared.extra
+    out = {"heldout": classification_metrics(prepared.trainer.probabilities(ex["held_images"]), ex["held_labels"], ex["names"])}
+    if ex["canvas"] is not None:
+        images, labels = ex["canvas"]
+        out["canvas"] = classification_metrics(prepared.trainer.probabilities(bitmaps_to_input(images)), labels, ex["names"])
+    out["accuracy"] = out["heldout"]["accuracy"]  # headline numbers at the top level (TensorBoard scalars)
+    out["balanced_accuracy"] = out["heldout"]["balanced_accuracy"]
+    if "canvas" in out:
+        out["canvas_accuracy"] = out["canvas"]["accuracy"]
+    return out
+
+
+def recognizer_card(cfg: RecognizerTrainConfig, prepared: Prepared, metrics: dict[str, Any] | None) -> str:
+    if not metrics:
+        return "Not evaluated."
+    h, names = metrics["heldout"], metrics["heldout"]["labels"]
+    lines = [f"Held-out bitmaps ({h['count']} doodles never trained on): **accuracy {h['accuracy']:.1%}**, "
+             f"class-balanced accuracy {h['balanced_accuracy']:.1%}.", ""]
+    cv = metrics.get("canvas")
+    if cv:
+        lines += [f"Canvas drawings ({cv['count']} Quick, Draw! stroke drawings drawn at {CANVAS_SIZE} px with the "
+                  f"{cfg.data.canvas_pen} pen, reduced as the recognizer pipeline does): **accuracy {cv['accuracy']:.1%}**.", ""]
+    lines += ["| class | held-out accuracy |" + (" canvas accuracy |" if cv else ""), "|---|---:|" + ("---:|" if cv else "")]
+    for n in names:
+        row = f"| {n} | {h['per_class'].get(n, float('nan')):.1%} |"
+        if cv:
+            row += f" {cv['per_class'][n]:.0%} |" if n in cv["per_class"] else " - |"
+        lines.append(row)
+    lines += ["", "Confusion matrix of the held-out bitmaps (rows: true class, columns: predicted):", "",
+              confusion_markdown(h["confusion"], names)]
+    return "\n".join(lines)
