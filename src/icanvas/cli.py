@@ -213,21 +213,37 @@ def _print_metrics(metrics: dict, report_dir: Path) -> None:
 
 @app.command()
 def export(
-    model: Annotated[str, typer.Option(help="Model name or folder.")],
-    onnx: Annotated[Path, typer.Option(help="ONNX file to write.")],
+    model: Annotated[str, typer.Option(help="Model name or folder (a run's model/ or checkpoint/ folder).")],
+    onnx: Annotated[Optional[Path], typer.Option(help="ONNX file to write.")] = None,
+    folder: Annotated[Optional[Path], typer.Option(help="Model folder to write: a copy ready to ship (fp16 weights, card).")] = None,
+    card: Annotated[Optional[Path], typer.Option(help="Markdown model card for --folder (default: the model's own card.md).")] = None,
+    half: Annotated[bool, typer.Option(help="Store --folder weights as fp16 (loaded as fp32).")] = True,
     check: Annotated[bool, typer.Option(help="Compare onnxruntime with PyTorch on random input.")] = True,
 ) -> None:
-    """Export a generator to ONNX.
+    """Export a generator to ONNX, or copy it as a model folder ready to bundle.
 
     Example: `icanvas export --model runs/cat/model --onnx cat.onnx`
+
+    Example: `icanvas export --model runs/cat/model --folder src/icanvas/bundled/cat --card cat_card.md`
     """
     import numpy as np
 
     from icanvas.catalog import find_model
-    from icanvas.checkpoint import from_pretrained
+    from icanvas.checkpoint import from_pretrained, save_pretrained
     from icanvas.runtime.onnx import OnnxBackend, TorchBackend, export_onnx
 
-    generator, info = from_pretrained(find_model(model))
+    if onnx is None and folder is None:
+        raise ConfigError("Nothing to export.", "Pass --onnx FILE, --folder DIR, or both.")
+    source = find_model(model)
+    generator, info = from_pretrained(source)
+    if folder is not None:
+        card_file = card or source / "card.md"
+        text = card_file.read_text(encoding="utf-8") if card_file.is_file() else f"# {folder.name}\n\nExported from {source}.\n"
+        save_pretrained(generator, folder, method=info.method, config=info.config, meta=info.meta, card=text, half=half)
+        size = sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
+        out.print(f"Wrote {folder} ({size / 2**20:.1f} MiB{', fp16 weights' if half else ''})")
+    if onnx is None:
+        return
     path = export_onnx(generator, info, onnx)
     msg = f"Wrote {path} ({path.stat().st_size / 2**20:.1f} MiB)"
     if check:

@@ -71,6 +71,15 @@ def test_export_generate_evaluate(trained, prepared_dir, tmp_path, monkeypatch, 
     assert code == 0, text
     diff = float(text.split("pytorch| =")[1].split()[0])
     assert diff <= 1e-4
+    code, text = run_cli(monkeypatch, capsys, "export", "--model", model, "--folder", tmp_path / "shipped")
+    assert code == 0, text
+    shipped, _ = from_pretrained(tmp_path / "shipped")
+    original, _ = from_pretrained(model)
+    for (name, a), b in zip(original.state_dict().items(), shipped.state_dict().values()):
+        assert torch.allclose(a, b, atol=2e-3, rtol=2e-3), name  # fp16 storage
+    assert (tmp_path / "shipped" / "card.md").read_text() == (model / "card.md").read_text()
+    code, text = run_cli(monkeypatch, capsys, "export", "--model", model)
+    assert code == 2 and "--onnx" in text
 
     # a wide dark-on-light PNG, a light-on-dark JPEG and a transparent WebP
     page = np.full((120, 200, 3), 255, np.uint8)
