@@ -91,7 +91,7 @@ def live_server(tmp_path_factory, pipelines):  # noqa: F811  (fixture imported a
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # closed after the browser tests: the sync API keeps an event loop running in this thread
 def chromium():
     from playwright.sync_api import sync_playwright
 

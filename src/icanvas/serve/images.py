@@ -84,5 +84,5 @@ def png_bytes(image: np.ndarray | Image.Image, max_side: int | None = None) -> b
         pil = pil.copy()
         pil.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     buf = io.BytesIO()
-    pil.save(buf, format="PNG", compress_level=6)
+    pil.save(buf, format="PNG", compress_level=1)  # fast: 3-4x quicker than 6 for photos, ~10% larger
     return buf.getvalue()
