@@ -1,0 +1,40 @@
+# Retrain every bundled model from ../shared/data with the exact presets.
+#   make models            # prepare the data, train, and copy fp16 weights into src/icanvas/bundled/
+#   make data              # only prepare the datasets (under $(WORK)/data)
+# Long: on 2 CPU cores the 256 px model takes many hours; runs resume where they stopped
+# (`make models` again continues them). Set DATA and WORK to use other folders.
+DATA ?= ../shared/data
+WORK ?= runs/bundled
+I := .venv/bin/icanvas
+BUNDLE := src/icanvas/bundled
+ZAPPOS := UT-Zappos50K shoes / edges2handbags (pix2pix) via edges2shoes_handbags; research / non-commercial
+KINDS_DATA := shoe_hed shoe_xdog handbag_hed handbag_xdog cat panda car face
+
+.PHONY: models data sketch recognizer
+models: sketch recognizer
+
+data: $(addprefix $(WORK)/data/,$(addsuffix /manifest.json,$(KINDS_DATA)))
+
+$(WORK)/data/%_hed/manifest.json:
+	$(I) prepare $(DATA)/edges2shoes_handbags $(@D) --pairs-order photo-sketch --edges dataset --category $* --kind $* --data-terms "$(ZAPPOS)"
+$(WORK)/data/%_xdog/manifest.json:
+	$(I) prepare $(DATA)/edges2shoes_handbags $(@D) --pairs-order photo-sketch --edges xdog --category $* --kind $* --data-terms "$(ZAPPOS)"
+$(WORK)/data/cat/manifest.json:
+	$(I) prepare $(DATA)/photos/cat $(@D) --remove-background --kind cat --data-terms "cat photographs of unstated origin; research / non-commercial"
+$(WORK)/data/panda/manifest.json:
+	$(I) prepare $(DATA)/photos/panda $(@D) --remove-background --kind panda --data-terms "panda photographs of unstated origin; research / non-commercial"
+$(WORK)/data/car/manifest.json:
+	$(I) prepare $(DATA)/photos/car $(@D) --remove-background --background-init border --kind car --data-terms "Stanford Cars; research / non-commercial"
+$(WORK)/data/face/manifest.json:
+	$(I) prepare $(DATA)/photos/cartoon_face $(@D) --kind face --data-terms "Google Cartoon Set, CC BY 4.0"
+
+# the class-conditional sketch-to-picture model (all kinds in one generator)
+sketch: data
+	$(I) train --config icanvas-256 $(addprefix --data $(WORK)/data/,$(KINDS_DATA)) --out $(WORK)/icanvas-256 \
+	    $$(test -d $(WORK)/icanvas-256/checkpoint && echo --resume)
+	$(I) export --model $(WORK)/icanvas-256/model --folder $(BUNDLE)/icanvas-256
+
+recognizer:
+	$(I) train --config recognizer --data $(DATA)/quickdraw/bitmaps --out $(WORK)/recognizer \
+	    --set data.canvas_test=$(DATA)/quickdraw/strokes $$(test -d $(WORK)/recognizer/checkpoint && echo --resume)
+	$(I) export --model $(WORK)/recognizer/model --folder $(BUNDLE)/recognizer
