@@ -1,19 +1,6 @@
 """Bad input through the command line: a clear message naming the problem, exit status 2, no traceback."""
 
-import sys
-
-from icanvas.cli import main
-
-
-def run(monkeypatch, capsys, *args):
-    monkeypatch.setattr(sys, "argv", ["icanvas", *map(str, args)])
-    try:
-        main()
-        code = 0
-    except SystemExit as e:
-        code = e.code
-    c = capsys.readouterr()
-    return code, c.out + c.err
+from tests.cli_run import run_cli as run
 
 
 def test_help_lists_commands(monkeypatch, capsys):
@@ -77,7 +64,23 @@ def test_train_missing_data(monkeypatch, capsys, tmp_path):
 
 
 def test_train_dry_run(monkeypatch, capsys, tmp_path, prepared_dir):
-    monkeypatch.setattr(sys, "argv", ["icanvas", "train", "--config", "tiny", "--data", str(prepared_dir), "--out", str(tmp_path / "r"), "--dry-run"])
-    main()
-    text = capsys.readouterr().out
-    assert "training pairs at 32 px" in text and not (tmp_path / "r").exists()
+    code, text = run(monkeypatch, capsys, "train", "--config", "tiny", "--data", prepared_dir, "--out", tmp_path / "r", "--dry-run")
+    assert code == 0 and "training pairs at 32 px" in text and not (tmp_path / "r").exists()
+
+
+def test_generate_with_a_bundled_kind(monkeypatch, capsys, tmp_path):
+    """`icanvas generate --model cat doodle.png` works out of the box: the kind finds the bundled model."""
+    import cv2
+    import numpy as np
+    from PIL import Image
+
+    page = np.full((300, 400, 3), 255, np.uint8)
+    cv2.circle(page, (200, 160), 90, (0, 0, 0), 6)
+    cv2.line(page, (130, 90), (150, 40), (0, 0, 0), 6)
+    Image.fromarray(page).save(tmp_path / "doodle.png")
+    code, text = run(monkeypatch, capsys, "generate", "--model", "cat", "--backend", "torch", tmp_path / "doodle.png", "-o", tmp_path / "out")
+    assert code == 0, text
+    picture = np.asarray(Image.open(tmp_path / "out" / "doodle.png"))
+    assert picture.shape == (300, 400, 3)
+    inside, outside = picture[130:190, 170:230].astype(int), picture[5:30, 5:30].astype(int)
+    assert inside.mean() < outside.mean() - 20  # the cat is painted where the drawing is, paper stays light

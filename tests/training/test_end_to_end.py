@@ -1,7 +1,6 @@
 """prepare -> train -> resume -> export -> generate -> evaluate, on synthetic data with the tiny preset."""
 
 import json
-import sys
 
 import cv2
 import numpy as np
@@ -10,22 +9,11 @@ import torch
 from PIL import Image
 
 from icanvas.checkpoint import from_pretrained
-from icanvas.cli import main
+from tests.cli_run import run_cli
 from icanvas.config import load_train_config
 from icanvas.training.loop import run_training
 
 TINY = ["run.steps=6", "run.checkpoint_every=3", "run.sample_every=3", "run.log_every=1", "run.threads=1"]
-
-
-def run_cli(monkeypatch, capsys, *args) -> tuple[int, str]:
-    monkeypatch.setattr(sys, "argv", ["icanvas", *map(str, args)])
-    try:
-        main()
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out + captured.err
 
 
 @pytest.fixture(scope="module")

@@ -1,14 +1,13 @@
 """Recognizer recipe end to end on synthetic doodles: icanvas train, dry run, evaluation hook, card, resume."""
 
 import json
-import sys
 
 import numpy as np
 import pytest
 import torch
 
 from icanvas.checkpoint import from_pretrained
-from icanvas.cli import main
+from tests.cli_run import run_cli
 from icanvas.config import load_train_config
 from icanvas.data.canvas import render_strokes
 from icanvas.data.quickdraw import sketch_to_bitmap
@@ -49,17 +48,6 @@ def doodles(tmp_path_factory):
         lines = [json.dumps({"word": name, "drawing": shape_strokes(name, rng)}) for _ in range(4)]
         (root / "strokes" / f"{name}.ndjson").write_text("\n".join(lines) + "\n")
     return root
-
-
-def run_cli(monkeypatch, capsys, *args) -> tuple[int, str]:
-    monkeypatch.setattr(sys, "argv", ["icanvas", *map(str, args)])
-    try:
-        main()
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out + captured.err
 
 
 @pytest.fixture(scope="module")
