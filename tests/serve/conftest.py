@@ -52,6 +52,19 @@ def drawing_png(size: int = 512, seed: int = 0, colour: bool = False) -> bytes:
     return png(img)
 
 
+def add_family(db) -> tuple:
+    """A parent with one child profile, flushed so both have ids: (parent, child)."""
+    from icanvas.serve.tables import Child, Parent
+
+    parent = Parent(email="p@example.com", password_hash="x")
+    db.add(parent)
+    db.flush()
+    child = Child(parent_id=parent.id, nickname="A", avatar="bear", pin_hash="x")
+    db.add(child)
+    db.flush()
+    return parent, child
+
+
 def blank_png(size: int = 512) -> bytes:
     return png(Image.new("RGB", (size, size), "white"))
 

@@ -13,7 +13,7 @@ from icanvas.serve.db import current_revision, make_engine, migrate, session_fac
 from icanvas.serve.tables import (
     Base, BadgeEarned, Child, Creation, LoginSession, MissionDone, Parent, StarEvent, utcnow,
 )
-from tests.serve.conftest import both_databases
+from tests.serve.conftest import add_family, both_databases
 
 TABLES = {"parents", "children", "sessions", "creations", "star_events", "badges_earned", "missions_done", "login_attempts"}
 
@@ -52,12 +52,7 @@ def test_sqlite_uses_wal_and_foreign_keys(tmp_path):
 
 
 def _family(db):
-    parent = Parent(email="p@example.com", password_hash="x")
-    db.add(parent)
-    db.flush()
-    child = Child(parent_id=parent.id, nickname="A", avatar="bear", pin_hash="x")
-    db.add(child)
-    db.flush()
+    parent, child = add_family(db)
     creation = Creation(child_id=child.id, drawing_key="a" * 64, colours=2, seconds=3.5, favourite=False)
     db.add(creation)
     db.flush()

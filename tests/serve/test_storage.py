@@ -11,7 +11,8 @@ import pytest
 from icanvas.serve.db import make_engine, migrate, session_factory
 from icanvas.serve.problems import InsufficientStorage
 from icanvas.serve.storage import FileStore
-from icanvas.serve.tables import Child, Creation, Parent
+from icanvas.serve.tables import Creation
+from tests.serve.conftest import add_family
 
 
 def test_put_is_content_addressed_and_idempotent(tmp_path):
@@ -73,12 +74,7 @@ def test_collect_deletes_only_unreferenced_files(tmp_path):
     store = FileStore(tmp_path / "files")
     shared, own, orphan = store.put(b"shared"), store.put(b"own"), store.put(b"orphan")
     with session_factory(engine)() as db:
-        parent = Parent(email="p@example.com", password_hash="x")
-        db.add(parent)
-        db.flush()
-        child = Child(parent_id=parent.id, nickname="A", avatar="bear", pin_hash="x")
-        db.add(child)
-        db.flush()
+        _, child = add_family(db)
         first = Creation(child_id=child.id, drawing_key=shared, picture_key=own, colours=0, seconds=0, favourite=False)
         second = Creation(child_id=child.id, drawing_key=shared, colours=0, seconds=0, favourite=False)
         db.add_all([first, second])

@@ -25,9 +25,12 @@ class HTTPProblem(ICanvasError):
 
     status = 400
 
-    def __init__(self, problem: str, hint: str = "", *, headers: dict[str, str] | None = None) -> None:
+    def __init__(self, problem: str, hint: str = "", *, headers: dict[str, str] | None = None, retry_after: int | None = None) -> None:
         super().__init__(problem, hint)
-        self.headers = headers or {}
+        self.headers = dict(headers or {})
+        self.retry_after = None if retry_after is None else max(1, int(retry_after))  # s; sent as Retry-After
+        if self.retry_after is not None:
+            self.headers["Retry-After"] = str(self.retry_after)
 
 
 class Unauthorized(HTTPProblem):
@@ -62,8 +65,7 @@ class TooManyRequests(HTTPProblem):
     status = 429
 
     def __init__(self, problem: str, hint: str, retry_after: int) -> None:
-        super().__init__(problem, hint, headers={"Retry-After": str(max(1, int(retry_after)))})
-        self.retry_after = max(1, int(retry_after))
+        super().__init__(problem, hint, retry_after=retry_after)
 
 
 class Saturated(HTTPProblem):
@@ -72,9 +74,7 @@ class Saturated(HTTPProblem):
     status = 503
 
     def __init__(self, retry_after: int) -> None:
-        super().__init__("Lots of pictures are being made right now.", "Wait a moment and try again.",
-                         headers={"Retry-After": str(max(1, int(retry_after)))})
-        self.retry_after = max(1, int(retry_after))
+        super().__init__("Lots of pictures are being made right now.", "Wait a moment and try again.", retry_after=retry_after)
 
 
 class InsufficientStorage(HTTPProblem):
