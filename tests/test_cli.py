@@ -6,7 +6,7 @@ from tests.cli_run import run_cli as run
 def test_help_lists_commands(monkeypatch, capsys):
     code, text = run(monkeypatch, capsys, "--help")
     assert code == 0
-    for cmd in ("prepare", "train", "generate", "evaluate", "export", "models"):
+    for cmd in ("prepare", "train", "generate", "sample", "evaluate", "export", "models"):
         assert cmd in text
 
 
@@ -84,3 +84,26 @@ def test_generate_with_a_bundled_kind(monkeypatch, capsys, tmp_path):
     assert picture.shape == (300, 400, 3)
     inside, outside = picture[130:190, 170:230].astype(int), picture[5:30, 5:30].astype(int)
     assert inside.mean() < outside.mean() - 20  # the cat is painted where the drawing is, paper stays light
+
+
+def test_sample_writes_pictures_and_grid_deterministically(monkeypatch, capsys, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from icanvas.checkpoint import save_pretrained
+    from icanvas.config import DCGANGeneratorConfig
+    from icanvas.models.dcgan import DCGANGenerator
+
+    cfg = DCGANGeneratorConfig(image_size=16, latent_dim=4, ngf=2, max_channels=4)
+    save_pretrained(DCGANGenerator(cfg), tmp_path / "stars", method="dcgan", config=cfg, meta={"kinds": ["star"]})
+    monkeypatch.setenv("ICANVAS_MODEL_PATH", str(tmp_path))
+    outs = []
+    for name in ("a", "b"):
+        code, text = run(monkeypatch, capsys, "sample", "--model", "star", "-n", "3", "--seed", "5", "-o", tmp_path / name, "--scale", "2")
+        assert code == 0, text
+        files = sorted(p.name for p in (tmp_path / name).iterdir())
+        assert files == ["grid.png", "sample_000.png", "sample_001.png", "sample_002.png"]
+        outs.append(np.asarray(Image.open(tmp_path / name / "sample_001.png")))
+    assert outs[0].shape == (32, 32, 3) and np.array_equal(outs[0], outs[1])
+    code, text = run(monkeypatch, capsys, "sample", "--model", "cat", "-o", tmp_path / "c")
+    assert code == 2 and "a pix2pix model, and this needs a dcgan model" in text  # the bundled cat model draws from sketches

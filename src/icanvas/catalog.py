@@ -48,18 +48,24 @@ def find_model(name_or_path: str | Path) -> Path:
     raise ModelNotFoundError(f"No model named {str(name_or_path)!r}.", f"Available: {names}. Or pass a model folder path.")
 
 
-def find_model_for(name: str | Path) -> tuple[Path, str | None]:
-    """Like :func:`find_model`, but a kind drawn by an installed model also works as a name.
+def find_model_for(name: str | Path, method: str = "pix2pix") -> tuple[Path, str | None]:
+    """Like :func:`find_model`, but a kind drawn by an installed model of ``method`` also works as a name.
 
     Returns the model folder and the kind to ask it for (None when ``name`` named the model
-    itself): ``find_model_for("cat")`` finds the model whose kinds include "cat".
+    itself): ``find_model_for("cat")`` finds the sketch model whose kinds include "cat".
     """
     try:
         return find_model(name), None
     except ModelNotFoundError:
-        for entry in list_models():
-            if str(name) in entry.kinds and entry.method == "pix2pix":
+        entries = list_models()
+        for entry in entries:
+            if str(name) in entry.kinds and entry.method == method:
                 return entry.path, str(name)
+        other = next((e for e in entries if str(name) in e.kinds), None)
+        if other is not None:
+            fitting = ", ".join(e.name for e in entries if e.method == method) or "none installed"
+            raise ModelNotFoundError(f"{str(name)!r} is made by {other.name}, a {other.method} model, and this needs a {method} model.",
+                                     f"{method} models: {fitting}.") from None
         raise
 
 

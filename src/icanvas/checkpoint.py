@@ -19,7 +19,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from icanvas.config import FORMAT_VERSION, RecognizerConfig, UNetConfig, from_dict, to_dict
+from icanvas.config import FORMAT_VERSION, DCGANGeneratorConfig, RecognizerConfig, UNetConfig, from_dict, to_dict
 from icanvas.errors import CheckpointError, ConfigError, ModelNotFoundError
 
 CONFIG_FILE = "config.json"
@@ -62,6 +62,13 @@ def _build_recognizer(config: RecognizerConfig) -> nn.Module:
     from icanvas.models.recognizer import SketchClassifier
 
     return SketchClassifier(config)
+
+
+@register_architecture("dcgan", DCGANGeneratorConfig)
+def _build_dcgan(config: DCGANGeneratorConfig) -> nn.Module:
+    from icanvas.models.dcgan import DCGANGenerator
+
+    return DCGANGenerator(config)
 
 
 @dataclass(frozen=True)

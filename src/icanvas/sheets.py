@@ -49,3 +49,18 @@ def save_png(path, img: np.ndarray) -> None:
     arr = as_rgb(img)
     if not cv2.imwrite(str(p), cv2.cvtColor(arr, cv2.COLOR_RGB2BGR)):
         raise OSError(f"could not write {p}")
+
+
+def save_gif(path, frames: list[np.ndarray], frame_ms: int, *, hold_last: int = 1) -> None:
+    """Write RGB uint8 frames as a looping GIF; the last frame shows ``hold_last`` times as long."""
+    from pathlib import Path
+
+    from PIL import Image
+
+    if not frames:
+        raise ValueError("save_gif() needs at least one frame")
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    imgs = [Image.fromarray(as_rgb(f)) for f in frames]
+    durations = [frame_ms] * (len(imgs) - 1) + [frame_ms * max(1, hold_last)]
+    imgs[0].save(p, save_all=True, append_images=imgs[1:], duration=durations, loop=0, optimize=False)

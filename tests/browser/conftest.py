@@ -128,3 +128,54 @@ def open_page(chromium, live_server):
     yield make
     for context in contexts:
         context.close()
+
+
+class RedSampler:
+    """A sampler for the "Surprise me!" button: solid saturated red pictures (easy to find in any
+    exported image), of the one kind it knows or of no kind in particular; remembers what it was asked."""
+
+    kinds = ["shoe"]  # asking for another kind gets a 422 from the app
+
+    def __init__(self) -> None:
+        self.asked: list[str | None] = []  # the kind of every picture made, oldest first
+
+    def __call__(self, kind: str | None):
+        import numpy as np
+
+        self.asked.append(kind)
+        return np.full((64, 64, 3), (255, 0, 0), np.uint8)  # (H, W, 3) uint8 RGB
+
+
+@pytest.fixture(scope="module")
+def surprise_server(tmp_path_factory, pipelines):  # noqa: F811  (fixture imported above)
+    """A fresh studio with a RedSampler installed (``surprise_server.sampler``), one per test module."""
+    from icanvas.serve.app import create_app
+    from icanvas.serve.settings import Settings
+
+    data = tmp_path_factory.mktemp("surprise-data")
+    settings = Settings(data_dir=data, database_url="", gen_window_ms=0, model_path="")
+    sampler = RedSampler()
+    app = create_app(settings, pipelines=pipelines, sampler=sampler)
+    with LiveServer(app) as server:
+        server.sampler = sampler
+        yield server
+
+
+@pytest.fixture
+def open_surprise_page(chromium, surprise_server):
+    """Like open_page, on the studio with a sampler installed."""
+    contexts = []
+
+    def make(viewport: dict | None = None, **options):
+        context = chromium.new_context(viewport=viewport or LANDSCAPE, **options)
+        contexts.append(context)
+        page = context.new_page()
+        page.js_errors = []
+        page.on("pageerror", lambda exc: page.js_errors.append(str(exc)))
+        page.goto(surprise_server.url + "/")
+        page.wait_for_selector("body[data-ready=true]")
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()

@@ -38,6 +38,11 @@ def png(img: Image.Image | np.ndarray, fmt: str = "PNG") -> bytes:
     return buf.getvalue()
 
 
+def decode_png(data: bytes) -> np.ndarray:
+    """(H, W, 3) uint8 RGB of PNG/JPEG bytes."""
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
 def drawing_png(size: int = 512, seed: int = 0, colour: bool = False) -> bytes:
     """A white canvas with a few black strokes (and a red crayon stroke when ``colour``)."""
     rng = np.random.default_rng(seed)

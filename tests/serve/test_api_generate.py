@@ -14,11 +14,7 @@ import pytest
 from PIL import Image
 
 from icanvas.serve.app import create_app
-from tests.serve.conftest import Api, TestClient, blank_png, drawing_png, png
-
-
-def _decode(data: bytes) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+from tests.serve.conftest import Api, TestClient, blank_png, decode_png, drawing_png, png
 
 
 def test_generate_returns_the_picture_of_the_asked_kind(browser, tiny_pipe):
@@ -29,7 +25,7 @@ def test_generate_returns_the_picture_of_the_asked_kind(browser, tiny_pipe):
         r = api.generate(drawing, kind)
         assert r.status_code == 200 and r.headers["content-type"] == "image/png"
         assert r.headers["x-icanvas-kind"] == kind and r.headers["cache-control"] == "no-store"
-        pictures[kind] = _decode(r.content)
+        pictures[kind] = decode_png(r.content)
         expected = tiny_pipe(drawing, kind=kind).image  # what the model itself makes for that kind
         assert pictures[kind].shape == expected.shape == (512, 512, 3)
         assert np.abs(pictures[kind].astype(int) - expected.astype(int)).max() <= 1
@@ -164,4 +160,4 @@ def test_surprise(settings, pipelines):
     with TestClient(create_app(settings, pipelines=pipelines, sampler=sampler)) as client:
         assert client.get("/api/studio").json()["surprise"] is True
         r = client.get("/api/surprise", params={"kind": "cat"})
-        assert r.status_code == 200 and _decode(r.content).shape == (64, 32, 3) and _decode(r.content)[0, 0, 0] == 100
+        assert r.status_code == 200 and decode_png(r.content).shape == (64, 32, 3) and decode_png(r.content)[0, 0, 0] == 100

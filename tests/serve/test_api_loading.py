@@ -1,17 +1,20 @@
 """Loading models at start: every pix2pix model in the model path serves its kinds, the recognizer
-is found by name, broken folders are skipped."""
+is found by name, dcgan models make surprise pictures, broken folders are skipped."""
 
 from __future__ import annotations
 
 import torch
 
 from icanvas.checkpoint import save_pretrained
-from icanvas.config import RecognizerConfig, UNetConfig
+import numpy as np
+
+from icanvas.config import DCGANGeneratorConfig, RecognizerConfig, UNetConfig
+from icanvas.models.dcgan import DCGANGenerator
 from icanvas.models.recognizer import SketchClassifier
 from icanvas.models.unet import UNetGenerator
 from icanvas.serve.app import create_app
-from icanvas.serve.kinds import load_pipelines
-from tests.serve.conftest import Api, TestClient, drawing_png
+from icanvas.serve.kinds import load_pipelines, load_sampler
+from tests.serve.conftest import Api, TestClient, decode_png, drawing_png
 
 
 def _models(root):
@@ -23,6 +26,9 @@ def _models(root):
     save_pretrained(UNetGenerator(pets), root / "pets", method="pix2pix", config=pets, meta={"kinds": ["cat", "panda"]})
     rec = RecognizerConfig(channels=(8, 16), convs_per_stage=1, num_classes=3)
     save_pretrained(SketchClassifier(rec), root / "recognizer", method="recognizer", config=rec, meta={"labels": ["cat", "sun", "tree"]})
+    dots = DCGANGeneratorConfig(image_size=16, latent_dim=4, ngf=2, max_channels=4)
+    save_pretrained(DCGANGenerator(dots), root / "stars", method="dcgan", config=dots, meta={"kinds": ["star"]})
+    save_pretrained(DCGANGenerator(dots), root / "moons", method="dcgan", config=dots, meta={"kinds": ["moon"]})
     (root / "broken").mkdir()
     (root / "broken" / "config.json").write_text("{not json")
     return root
@@ -80,3 +86,26 @@ def test_serve_command_runs_uvicorn_with_the_app(tmp_path, monkeypatch, capsys):
     except SystemExit as e:
         code = e.code
     assert code == 2 and "port" in capsys.readouterr().err
+
+
+def test_load_sampler_uses_every_dcgan_model(tmp_path, monkeypatch):
+    monkeypatch.delenv("ICANVAS_MODEL_PATH", raising=False)
+    sampler = load_sampler([_models(tmp_path / "models")])
+    assert {"star", "moon"} <= set(sampler.kinds)
+    assert "cat" not in sampler.kinds  # sketch models make no surprises
+    pic = sampler("star")
+    assert pic.shape == (256, 256, 3) and pic.dtype == np.uint8  # small generators are enlarged for the page
+    assert not np.array_equal(pic, sampler("star"))  # a fresh picture each time
+    empty = load_sampler([tmp_path / "nothing-here"])
+    assert empty is None or "star" not in empty.kinds  # only bundled models, if any, remain
+
+
+def test_app_serves_surprises_from_the_model_path(tmp_path, monkeypatch, settings):
+    monkeypatch.delenv("ICANVAS_MODEL_PATH", raising=False)
+    app = create_app(settings.model_copy(update={"model_path": str(_models(tmp_path / "models")), "model_backend": "torch"}))
+    with TestClient(app) as client:
+        assert client.get("/api/studio").json()["surprise"] is True
+        r = client.get("/api/surprise", params={"kind": "moon"})
+        assert r.status_code == 200 and decode_png(r.content).shape == (256, 256, 3)
+        r = client.get("/api/surprise", params={"kind": "dragon"})
+        assert r.status_code == 422 and "moon" in r.json()["detail"]["hint"]

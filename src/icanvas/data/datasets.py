@@ -101,6 +101,20 @@ def load_pairs(folders: list[Path], split: str, image_size: int, kinds: tuple[st
     return PairedImages(sketches, photos, np.asarray(labels, np.int64), names, [str(f) for f in files])
 
 
+class EpochOrder:
+    """Which sample sits at a global position: a fresh seeded shuffle of all ``n`` every epoch."""
+
+    def __init__(self, n: int, seed: int) -> None:
+        self.n, self.seed = n, seed
+        self._perms: dict[int, np.ndarray] = {}
+
+    def __call__(self, position: int) -> int:
+        epoch = position // self.n
+        if epoch not in self._perms:
+            self._perms = {epoch: np.random.default_rng([self.seed, epoch]).permutation(self.n)}
+        return int(self._perms[epoch][position % self.n])
+
+
 class PairBatcher:
     """Builds the batch of a given step: sample choice, jitter, flip, sketchify, hints."""
 
@@ -117,14 +131,7 @@ class PairBatcher:
     ) -> None:
         self.data, self.cfg, self.hints, self.sketchify = data, cfg, hints, sketchify
         self.seed, self.rank, self.world = seed, rank, world_size
-        self._perms: dict[int, np.ndarray] = {}
-
-    def _index(self, position: int) -> int:
-        n = len(self.data)
-        epoch = position // n
-        if epoch not in self._perms:
-            self._perms = {epoch: np.random.default_rng([self.seed, epoch]).permutation(n)}
-        return int(self._perms[epoch][position % n])
+        self._index = EpochOrder(len(data), seed)
 
     def example(self, position: int) -> dict[str, np.ndarray]:
         """The augmented training example for global sample ``position`` (deterministic)."""

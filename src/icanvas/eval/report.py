@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from icanvas.data.datasets import IMAGE_SUFFIXES, load_pairs
+from icanvas.data.datasets import load_pairs
 from icanvas.data.edges import extract_lines
-from icanvas.data.images import fit_square, read_image, to_rgb
-from icanvas.errors import DatasetError, ICanvasError
+from icanvas.data.photos import read_photo_folder
+from icanvas.errors import DatasetError
 from icanvas.eval.metrics import METRICS, sketch_adherence, sliced_wasserstein
 from icanvas.sheets import grid, save_png, tensor_to_uint8
 
@@ -53,18 +53,9 @@ def load_photo_folder(folder: str | Path, size: int, limit: int = 0) -> np.ndarr
     if (folder / "manifest.json").is_file():
         photos = load_pairs([folder], "val", size).photos
         return photos[:limit] if limit else photos
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES) if folder.is_dir() else []
-    if limit:
-        files = files[:limit]
-    if not files:
+    if not folder.is_dir():
         raise DatasetError(f"No real photos found in {folder}.", "Pass a folder of PNG/JPEG photos with --real-photos.")
-    imgs = []
-    for f in files:
-        try:
-            imgs.append(fit_square(to_rgb(read_image(f)), size, mode="crop"))
-        except ICanvasError:
-            continue
-    return np.stack(imgs)
+    return read_photo_folder(folder, size, limit)[0]
 
 
 def score(

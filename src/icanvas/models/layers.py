@@ -14,6 +14,13 @@ def make_norm(kind: str, channels: int) -> nn.Module:
     return nn.Identity()
 
 
+def upsample_conv(cin: int, cout: int, mode: str, bias: bool = True) -> nn.Module:
+    """Double the side: "transpose" (4x4 stride-2 deconv) or "resize" (nearest x2 + 3x3 conv, no checkerboard)."""
+    if mode == "transpose":
+        return nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1, bias=bias)
+    return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(cin, cout, 3, padding=1, bias=bias))
+
+
 def init_normal(module: nn.Module, std: float = 0.02) -> None:
     """pix2pix / DCGAN initialisation: conv weights N(0, std), norm scales N(1, std), biases 0."""
     for m in module.modules():

@@ -12,13 +12,7 @@ import torch
 from torch import nn
 
 from icanvas.config import UNetConfig
-from icanvas.models.layers import init_normal, make_norm
-
-
-def _up(cin: int, cout: int, mode: str) -> nn.Module:
-    if mode == "transpose":
-        return nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1)
-    return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(cin, cout, 3, padding=1))
+from icanvas.models.layers import init_normal, make_norm, upsample_conv as _up
 
 
 class UNetGenerator(nn.Module):

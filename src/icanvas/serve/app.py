@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from icanvas.serve import game
 from icanvas.serve.db import make_engine, migrate, session_factory
 from icanvas.serve.generation import GenerationPool
-from icanvas.serve.kinds import Models, load_pipelines, load_recognizer
+from icanvas.serve.kinds import Models, load_pipelines, load_recognizer, load_sampler
 from icanvas.serve.middleware import BodyLimit, SecurityHeaders
 from icanvas.serve.problems import install_handlers
 from icanvas.serve.routes import api, pages
@@ -51,6 +51,7 @@ def start_studio(settings: Settings, pipelines: dict[str, tuple[Any, str | None]
     if pipelines is None:
         pipelines = load_pipelines(settings.model_dirs, backend=settings.model_backend)
         recognizer = recognizer if recognizer is not None else load_recognizer(settings.model_dirs)
+        sampler = sampler if sampler is not None else load_sampler(settings.model_dirs)
         if not pipelines:
             log.warning("No pix2pix models found: the studio can save drawings but not make pictures. "
                         "Train one with 'icanvas train' or set ICANVAS_MODEL_PATH.")
@@ -59,8 +60,8 @@ def start_studio(settings: Settings, pipelines: dict[str, tuple[Any, str | None]
                           settings.gen_max_queue, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_upload_pixels)
     state = StudioState(settings=settings, engine=engine, sessions=session_factory(engine), store=FileStore(settings.files_dir),
                         pool=pool.start(), models=models, missions=missions)
-    log.info("Studio ready: kinds %s, recognizer %s, data in %s", ", ".join(models.pipelines) or "none",
-             "on" if recognizer is not None else "off", settings.data_dir)
+    log.info("Studio ready: kinds %s, recognizer %s, surprises %s, data in %s", ", ".join(models.pipelines) or "none",
+             "on" if recognizer is not None else "off", "on" if sampler is not None else "off", settings.data_dir)
     return state
 
 

@@ -4,6 +4,7 @@ Every pix2pix model in the catalog (and in ``Settings.model_path``) is loaded; a
 class-conditional model serves each of its kinds, any other model the kind named in its
 config (or its folder name). The first model found for a kind wins. The recognizer is loaded
 when ``icanvas.pipelines.recognizer`` and a ``recognizer`` model folder are both present.
+Every dcgan model found the same way makes "surprise me" pictures.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ KIND_TABLE: dict[str, tuple[dict[str, str], str]] = {
 }
 AVATARS = ("bear", "bunny", "cat", "dog", "fox", "lion", "owl", "panda", "penguin", "tiger")  # avatar icon ids
 RECOGNIZER_NAME = "recognizer"  # model folder name of the doodle recognizer
+SURPRISE_SIDE = 256  # side of a surprise picture sent to the page, px (small generators are enlarged smoothly)
 
 
 @dataclass(frozen=True)
@@ -74,8 +76,8 @@ def describe(kind: str, pipe: Any) -> KindInfo:
     return KindInfo(kind, dict(label), icon, bool(getattr(pipe, "hints", False)), model)
 
 
-def _model_folders(extra_dirs: list[Path]) -> list[Path]:
-    """Model folders: extra dirs first (a folder or a folder of folders), then the catalog."""
+def _model_folders(extra_dirs: list[Path], method: str = "pix2pix") -> list[Path]:
+    """Model folders: extra dirs first (a folder or a folder of folders), then the catalog's ``method`` models."""
     from icanvas.catalog import list_models
 
     found: list[Path] = []
@@ -84,7 +86,7 @@ def _model_folders(extra_dirs: list[Path]) -> list[Path]:
             found.append(d)
         elif d.is_dir():
             found.extend(sub for sub in sorted(d.iterdir()) if (sub / CONFIG_FILE).is_file())
-    found.extend(e.path for e in list_models() if e.method == "pix2pix")
+    found.extend(e.path for e in list_models() if e.method == method)
     return found
 
 
@@ -131,3 +133,41 @@ def load_recognizer(extra_dirs: list[Path] | None = None) -> Any:
     except ICanvasError as e:
         log.info("No recognizer: %s", e)
         return None
+
+
+class SurpriseSampler:
+    """The studio's surprise pictures from every installed dcgan model: ``sampler(kind) -> (H, W, 3) uint8``.
+
+    A kind one of the models makes picks that model; no kind picks a model at random.
+    """
+
+    def __init__(self, samplers: list[Any], side: int = SURPRISE_SIDE) -> None:
+        self.samplers, self.side = samplers, side
+        self.kinds = sorted({k for s in samplers for k in s.kinds})
+        self._rng = np.random.default_rng()
+
+    def __call__(self, kind: str | None = None) -> np.ndarray:
+        import cv2
+
+        choices = [s for s in self.samplers if kind in s.kinds] or self.samplers
+        picture = choices[int(self._rng.integers(len(choices)))](kind)  # (S, S, 3) uint8
+        if picture.shape[0] != self.side:
+            picture = cv2.resize(picture, (self.side, self.side), interpolation=cv2.INTER_CUBIC)
+        return picture
+
+
+def load_sampler(extra_dirs: list[Path] | None = None) -> SurpriseSampler | None:
+    """A :class:`SurpriseSampler` over every loadable dcgan model, or None when there is none."""
+    from icanvas.pipelines.sampler import Sampler
+
+    samplers, seen = [], set()
+    for folder in _model_folders(extra_dirs or [], method="dcgan"):
+        if folder.resolve() in seen:
+            continue
+        seen.add(folder.resolve())
+        try:
+            if read_model_info(folder).method == "dcgan":
+                samplers.append(Sampler.from_pretrained(folder))
+        except ICanvasError as e:
+            log.warning("Skipping model %s: %s", folder, e)
+    return SurpriseSampler(samplers) if samplers else None

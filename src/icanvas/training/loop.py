@@ -122,6 +122,10 @@ def _card(cfg: Any, prepared: Any, result_steps: int, seconds: float, command: s
     training = [steps]
     if hasattr(cfg, "sketchify"):
         training.append(f"- Sketchify augmentation: {'on' if cfg.sketchify.enabled else 'off'}")
+    if hasattr(cfg, "ema"):  # unconditional GANs: the stabilisers in use
+        training.append(f"- Stabilisers: EMA of G {cfg.ema.decay or 'off'}; differentiable augmentation "
+                        f"{', '.join(cfg.augment.policy) or 'off'}; label smoothing {cfg.loss.label_smoothing or 'off'}; "
+                        f"spectral norm in D {'on' if cfg.discriminator.spectral_norm else 'off'}")
     training += [f"- Time: {seconds / 60:.1f} min on {device.type} ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)",
                  f"- Command: `{command}`", f"- iCanvas {__version__}"]
     nl = "\n"
@@ -143,8 +147,12 @@ def _card(cfg: Any, prepared: Any, result_steps: int, seconds: float, command: s
 """
 
 
-def _write_eval(metrics: dict[str, Any], step: int, elapsed: float, metrics_file: Any, writer: Any) -> None:
-    """One metrics.jsonl row {"step", "time_s", "eval"}; top-level numbers also go to TensorBoard as eval/<key>."""
+def _write_eval(metrics: dict[str, Any], step: int, elapsed: float, metrics_file: Any, writer: Any, bar: Any = None) -> None:
+    """One metrics.jsonl row {"step", "time_s", "eval"}; top-level numbers also go to TensorBoard as eval/<key>
+    and are printed above the progress bar."""
+    numbers = {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    if bar is not None and numbers:
+        bar.write(f"step {step} evaluation: " + ", ".join(f"{k} {v:g}" for k, v in numbers.items()))
     metrics_file.write(json.dumps({"step": step, "time_s": round(elapsed, 2), "eval": metrics}) + "\n")
     metrics_file.flush()
     for k, v in metrics.items():
@@ -214,14 +222,14 @@ def run_training(cfg: Any, data_dirs: list[Path], run_dir: Path, *, resume: bool
             if info.is_main and ((cfg.run.sample_every and done % cfg.run.sample_every == 0) or done == steps):
                 save_png(run_dir / "samples" / f"step_{done:07d}.png", recipe.sample_grid(prepared.trainer, prepared.preview))
             if info.is_main and recipe.evaluate and cfg.run.eval_every and done % cfg.run.eval_every == 0 and done < steps:
-                _write_eval(recipe.evaluate(cfg, prepared), done, time.perf_counter() - t_start, metrics_file, writer)
+                _write_eval(recipe.evaluate(cfg, prepared), done, time.perf_counter() - t_start, metrics_file, writer, bar)
             if done % cfg.run.checkpoint_every == 0 or done == steps or done == last:
                 if info.is_main:
                     _save_checkpoint(run_dir, prepared, cfg, done)
                 dist_util.barrier(info)
         if info.is_main and recipe.evaluate and done == steps:  # the finished model is always evaluated
             final_eval = recipe.evaluate(cfg, prepared)
-            _write_eval(final_eval, done, time.perf_counter() - t_start, metrics_file, writer)
+            _write_eval(final_eval, done, time.perf_counter() - t_start, metrics_file, writer, bar)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         bar.close()
@@ -245,6 +253,8 @@ def run_training(cfg: Any, data_dirs: list[Path], run_dir: Path, *, resume: bool
         card = _card(cfg, prepared, steps, seconds, command, device, metrics)
         save_pretrained(prepared.trainer.generator, model_dir, method=cfg.method, config=prepared.trainer.model_config,
                         meta=prepared.meta, card=card)
+        if recipe.finish:
+            recipe.finish(cfg, prepared, run_dir)
     dist_util.barrier(info)
     dist_util.shutdown(info)
     return TrainResult(run_dir, model_dir, done, seconds, waited / max(seconds, 1e-9))

@@ -49,3 +49,17 @@ def _lsgan() -> GanLoss:
 def _hinge() -> GanLoss:
     """Hinge loss (Lim & Ye 2017; used by SAGAN and BigGAN)."""
     return GanLoss(d=lambda r, f: 0.5 * (F.relu(1 - r).mean() + F.relu(1 + f).mean()), g=lambda f: -f.mean())
+
+
+def smoothed(name: str, real_target: float) -> GanLoss:
+    """The loss ``name`` with real targets ``real_target`` (< 1: one-sided label smoothing) for D.
+
+    Only the discriminator's targets move; the generator still aims at 1. Defined for
+    "vanilla" and "lsgan"; other losses (and a target of 1) come back unchanged.
+    """
+    base = GAN_LOSSES[name]
+    if real_target == 1.0 or name not in ("vanilla", "lsgan"):
+        return base
+    if name == "vanilla":
+        return GanLoss(d=lambda r, f: 0.5 * (_bce(r, real_target) + _bce(f, 0.0)), g=base.g)
+    return GanLoss(d=lambda r, f: 0.5 * (F.mse_loss(r, torch.full_like(r, real_target)) + F.mse_loss(f, torch.zeros_like(f))), g=base.g)

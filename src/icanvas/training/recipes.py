@@ -43,6 +43,8 @@ class Recipe:
     evaluate: Callable[[Any, Prepared], dict[str, Any]] | None = None
     # (cfg, prepared, last evaluation or None) -> markdown for the model card's "Metrics" section.
     card_extra: Callable[[Any, Prepared, dict[str, Any] | None], str] | None = None
+    # (cfg, prepared, run_dir) -> None: extra files written into the run folder once the model is saved.
+    finish: Callable[[Any, Prepared, Path], None] | None = None
 
 
 RECIPES: dict[str, Recipe] = {}
@@ -123,3 +125,20 @@ def _recognizer_card(cfg: Any, prepared: Prepared, metrics: dict[str, Any] | Non
 
 
 register_recipe("recognizer", Recipe(_recognizer_prepare, _recognizer_grid, _recognizer_evaluate, _recognizer_card))
+
+
+# ----------------------------------------------------------------------------- dcgan
+# The parts live in training/dcgan.py, imported on first use (it imports this module).
+
+
+def _dcgan(name: str) -> Callable[..., Any]:
+    def call(*args: Any) -> Any:
+        from icanvas.training import dcgan
+
+        return getattr(dcgan, name)(*args)
+
+    return call
+
+
+register_recipe("dcgan", Recipe(_dcgan("prepare_dcgan"), _dcgan("dcgan_grid"), _dcgan("evaluate_dcgan"), _dcgan("dcgan_card"),
+                                _dcgan("finish_dcgan")))

@@ -106,6 +106,11 @@ export async function generate(drawing, kind) {
   return (await send("POST", "/generate", { form })).blob();
 }
 
+/** A picture the studio makes up by itself (of `kind` when given), as a PNG Blob. */
+export async function surprise(kind) {
+  return (await send("GET", `/surprise${query({ kind })}`)).blob();
+}
+
 /** Top guesses [{label, prob, kind}] for the drawing; [] without a recognizer. */
 export async function recognize(drawing) {
   const form = new FormData();

@@ -10,6 +10,7 @@ import { openParent } from "./parent.js";
 import { avatarIcon, openWho } from "./profiles.js";
 import { state, subscribe, update } from "./state.js";
 import { setupStudio } from "./studio.js";
+import { setupSurprise } from "./surprise.js";
 import { buildKindPicker, buildTools } from "./tools.js";
 import { el, icon } from "./util.js";
 
@@ -113,6 +114,7 @@ async function boot() {
     $("generate").disabled = true; // the server has no picture models: drawing and saving still work
     text($("result-empty").querySelector("p"), "result.no_models");
   }
+  if (studio.surprise) setupSurprise({ tools: $("tools"), paper: canvas.parentElement, layer: $("trace-layer") });
   setupHeader();
   setupMissionCard($("mission-active"), board);
   aria(canvas, "canvas.label");
