@@ -10,8 +10,8 @@ BUNDLE := src/icanvas/bundled
 ZAPPOS := UT-Zappos50K shoes / edges2handbags (pix2pix) via edges2shoes_handbags; research / non-commercial
 KINDS_DATA := shoe_hed shoe_xdog handbag_hed handbag_xdog cat panda car face
 
-.PHONY: models data sketch recognizer
-models: sketch recognizer
+.PHONY: models data sketch recognizer surprise
+models: sketch recognizer surprise
 
 data: $(addprefix $(WORK)/data/,$(addsuffix /manifest.json,$(KINDS_DATA)))
 
@@ -38,3 +38,9 @@ recognizer:
 	$(I) train --config recognizer --data $(DATA)/quickdraw/bitmaps --out $(WORK)/recognizer \
 	    --set data.canvas_test=$(DATA)/quickdraw/strokes $$(test -d $(WORK)/recognizer/checkpoint && echo --resume)
 	$(I) export --model $(WORK)/recognizer/model --folder $(BUNDLE)/recognizer
+
+# the studio's "surprise me" pictures: anime faces from nothing (DCGAN, 64 px)
+surprise:
+	$(I) train --config dcgan-anime_face --data $(DATA)/photos/anime_face_64 --out $(WORK)/anime_face \
+	    $$(test -d $(WORK)/anime_face/checkpoint && echo --resume)
+	$(I) export --model $(WORK)/anime_face/model --folder $(BUNDLE)/anime_face

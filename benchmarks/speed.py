@@ -31,10 +31,12 @@ from icanvas.runtime.onnx import OnnxBackend, TorchBackend, export_onnx
 
 GENERATORS = {  # label -> preset whose generator is measured
     "reference pix2pix 256 (ngf 64, BN)": "pix2pix-reference",
+    "ours icanvas-256 (bundled, 6 kinds)": "icanvas-256",
     "ours pix2pix-256": "pix2pix-256",
     "ours pix2pix-128": "pix2pix-128",
 }
 TRAIN_PRESETS = ["pix2pix-128", "pix2pix-256"]
+SAMPLER_PRESETS = ["dcgan-anime_face"]  # unconditional generators: ms per picture in PyTorch
 
 
 def median_time(fn, repeats: int, warmup: int = 2) -> float:
@@ -60,11 +62,28 @@ def bench_inference(repeats: int, threads: int) -> list[tuple]:
         eager, ort = TorchBackend(g), OnnxBackend(onnx_path, threads=threads)
         x1 = np.random.default_rng(0).uniform(-1, 1, (1, cfg.in_channels, cfg.image_size, cfg.image_size)).astype(np.float32)
         x8 = np.repeat(x1, 8, axis=0)
+        lab1, lab8 = (np.zeros(1, np.int64), np.zeros(8, np.int64)) if cfg.num_classes else (None, None)
         r = [label, cfg.image_size, count_parameters(g) / 1e6]
         for backend in (eager, ort):
-            r.append(1000 * median_time(lambda: backend(x1), repeats))
-            r.append(8 / median_time(lambda: backend(x8), max(3, repeats // 4)))
+            r.append(1000 * median_time(lambda: backend(x1, lab1), repeats))
+            r.append(8 / median_time(lambda: backend(x8, lab8), max(3, repeats // 4)))
         rows.append(tuple(r))
+    return rows
+
+
+def bench_samplers(repeats: int) -> list[tuple]:
+    from icanvas.models.dcgan import DCGANGenerator, latent_vectors
+
+    rows = []
+    for preset in SAMPLER_PRESETS:
+        cfg = load_train_config(preset).generator
+        torch.manual_seed(0)
+        g = DCGANGenerator(cfg).eval()
+        z1, z16 = torch.from_numpy(latent_vectors(1, cfg.latent_dim, 0)), torch.from_numpy(latent_vectors(16, cfg.latent_dim, 0))
+        with torch.inference_mode():
+            b1 = median_time(lambda: g(z1), repeats)
+            b16 = median_time(lambda: g(z16), max(3, repeats // 4))
+        rows.append((preset, cfg.image_size, count_parameters(g) / 1e6, 1000 * b1, 16 / b16))
     return rows
 
 
@@ -131,6 +150,11 @@ def main() -> None:
     for r in rows[1:]:
         print(f"\n{r[0]}: onnxruntime {ref / r[5]:.1f}x faster than the reference at batch 1", end="")
     print("\n")
+    print("| sampler preset | px | params (M) | eager ms/picture (b1) | eager pictures/s (b16) |")
+    print("|---|---:|---:|---:|---:|")
+    for r in bench_samplers(args.repeats):
+        print(f"| {r[0]} | {r[1]} | {r[2]:.1f} | {r[3]:.1f} | {r[4]:.0f} |")
+    print()
     if args.skip_train:
         return
     print("| training preset | px | batch | images/s | ms/step | batch build ms | batch build / step |")
