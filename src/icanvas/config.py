@@ -49,6 +49,7 @@ class UNetConfig:
     dropout_layers: int = 3  # how many innermost decoder blocks get dropout
     upsample: str = "transpose"  # "transpose" (4x4 stride-2 deconv) or "resize" (nearest + 3x3 conv)
     num_classes: int = 0  # >0 makes the model class-conditional (one model for several kinds)
+    class_film: bool = False  # class-conditional only: also scale and shift every decoder block's channels per kind (FiLM)
 
     def __post_init__(self) -> None:
         size = self.image_size
@@ -59,6 +60,7 @@ class UNetConfig:
         _check(0.0 <= self.dropout < 1.0, "generator.dropout", "must be in [0, 1)")
         _one_of(self.norm, ("batch", "instance", "none"), "generator.norm")
         _one_of(self.upsample, ("transpose", "resize"), "generator.upsample")
+        _check(not self.class_film or self.num_classes > 0, "generator.class_film", "needs num_classes > 0")
 
     @property
     def levels(self) -> int:
@@ -74,6 +76,7 @@ class PatchGANConfig:
     n_layers: int = 3  # stride-2 layers; 3 gives 70x70 receptive fields
     norm: str = "instance"  # "batch", "instance" or "none"
     spectral_norm: bool = False  # wrap convolutions in spectral normalisation
+    kind_input: bool = False  # class-conditional runs: D also sees the kind as one-hot planes, so a brown panda looks fake
 
     def __post_init__(self) -> None:
         _check(self.ndf >= 1, "discriminator.ndf", "must be >= 1")
@@ -219,6 +222,7 @@ class Pix2PixConfig:
             "generator.num_classes",
             f"must equal the number of data.kinds ({classes})",
         )
+        _check(not self.discriminator.kind_input or classes > 0, "discriminator.kind_input", "needs data.kinds (a class-conditional run)")
 
 
 # Training configs by method name (the ``method:`` key of a preset).

@@ -44,3 +44,35 @@ def test_patchgan_patch_grid():
     d = PatchGANDiscriminator(PatchGANConfig(ndf=8, n_layers=3), in_channels=4)
     out = d(torch.randn(2, 4, 256, 256))
     assert out.shape == (2, 1, 30, 30)  # the 70x70 PatchGAN's grid at 256 px
+
+
+def test_film_starts_as_identity_and_lets_the_kind_steer_every_block():
+    import torch
+
+    from icanvas.config import UNetConfig
+    from icanvas.models.unet import UNetGenerator
+
+    base = UNetConfig(image_size=32, ngf=4, max_channels=8, dropout=0.0, num_classes=3)
+    torch.manual_seed(0)
+    plain = UNetGenerator(base).eval()
+    film = UNetGenerator(UNetConfig(**{**base.__dict__, "class_film": True})).eval()
+    film.load_state_dict(plain.state_dict(), strict=False)  # same weights; FiLM tables start at zero
+    x, kinds = torch.randn(2, 1, 32, 32), torch.tensor([0, 2])
+    assert len(film.film) == film.config.levels - 1  # every decoder block but the one that draws the picture
+    assert torch.equal(film(x, kinds), plain(x, kinds))
+    with torch.no_grad():
+        film.film[-1].weight[2, 4:] = 1.0  # kind 2 shifts the channels of the block nearest the picture
+    a, b = film(x[:1], torch.tensor([0])), film(x[:1], torch.tensor([2]))
+    assert (a - b).abs().mean() > 0.01
+
+
+def test_film_and_kind_input_need_classes():
+    import pytest
+
+    from icanvas.config import UNetConfig, load_train_config
+    from icanvas.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="class_film"):
+        UNetConfig(class_film=True)
+    with pytest.raises(ConfigError, match="kind_input"):
+        load_train_config("tiny", ["discriminator.kind_input=true"])

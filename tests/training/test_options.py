@@ -46,7 +46,8 @@ def test_bf16_autocast_runs(prepared_dir, tmp_path):
 
 
 def test_class_conditional_training(prepared_dir, tmp_path):
-    cfg = load_train_config("tiny", FAST + ["data.kinds=[shape]", "generator.num_classes=1"])
+    cfg = load_train_config("tiny", FAST + ["data.kinds=[shape]", "generator.num_classes=1", "generator.class_film=true",
+                                            "discriminator.kind_input=true"])
     res = run_training(cfg, [prepared_dir], tmp_path / "run")
     pipe = SketchToImage.from_pretrained(res.model_dir, backend="onnx")
     assert pipe.kinds == ["shape"]

@@ -4,6 +4,11 @@ Layout for ``levels`` = L: encoder convs (4x4, stride 2) halve the resolution L 
 decoder mirrors them with skip connections. Channels grow as ``ngf * 2**i`` capped at
 ``max_channels``; a small cap keeps the expensive deep layers narrow, which is where the
 reference configuration (cap 512) spends most of its parameters.
+
+Class-conditional models add a learned embedding of the kind at the 1x1 centre; with
+``class_film`` every decoder block's output is also scaled and shifted per channel by the kind
+(FiLM), because the skip connections let the decoder draw mostly from the sketch and ignore
+the centre: one drawing then becomes a brown shoe, a black-and-white panda or a red car.
 """
 
 from __future__ import annotations
@@ -45,6 +50,10 @@ class UNetGenerator(nn.Module):
                 layers.append(nn.Dropout(c.dropout))
             self.up.append(nn.Sequential(*layers))
         init_normal(self)
+        # per kind and decoder block: (scale - 1, shift) for its channels, zero at start (identity)
+        self.film = nn.ModuleList(nn.Embedding(c.num_classes, 2 * width[i - 1]) for i in reversed(range(1, L))) if c.class_film else None
+        for emb in self.film or []:
+            nn.init.zeros_(emb.weight)
 
     def forward(self, x: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
         skips = []
@@ -56,10 +65,16 @@ class UNetGenerator(nn.Module):
                 raise ValueError("This model is class-conditional: pass the kind label.")
             x = x + self.class_embed(label)[:, :, None, None]
             skips[-1] = x
-        x = self.up[0](x)
-        for block, skip in zip(self.up[1:], reversed(skips[:-1])):
-            x = block(torch.cat([x, skip], dim=1))  # (B, 2 * width, ...) -> upsampled
+        x = self._film(self.up[0](x), 0, label)
+        for j, (block, skip) in enumerate(zip(self.up[1:], reversed(skips[:-1])), start=1):
+            x = self._film(block(torch.cat([x, skip], dim=1)), j, label)  # (B, 2 * width, ...) -> upsampled
         return x
+
+    def _film(self, x: torch.Tensor, block: int, label: torch.Tensor | None) -> torch.Tensor:
+        if self.film is None or block >= len(self.film):  # the last block draws the picture: no FiLM
+            return x
+        scale, shift = self.film[block](label)[:, :, None, None].chunk(2, dim=1)  # (B, C, 1, 1) each
+        return x * (1 + scale) + shift
 
 
 def count_parameters(module: nn.Module) -> int:

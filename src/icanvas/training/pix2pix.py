@@ -42,7 +42,8 @@ class Pix2PixTrainer:
         self.cfg, self.device, self.dist = cfg, device, dist_info
         torch.manual_seed(cfg.run.seed)  # identical initial weights on every rank
         g = UNetGenerator(cfg.generator).to(device)
-        d_in = cfg.generator.in_channels + cfg.generator.hint_channels + cfg.generator.out_channels
+        self.kind_planes = cfg.generator.num_classes if cfg.discriminator.kind_input else 0
+        d_in = cfg.generator.in_channels + cfg.generator.hint_channels + cfg.generator.out_channels + self.kind_planes
         d = PatchGANDiscriminator(cfg.discriminator, in_channels=d_in).to(device)
         if dist_info.enabled:
             ids = [device.index] if device.type == "cuda" else None
@@ -65,13 +66,21 @@ class Pix2PixTrainer:
         """Generator input: sketch (+ hints), (B, 1 [+4], S, S)."""
         return torch.cat([b["sketch"], b["hint"]], 1) if "hint" in b else b["sketch"]
 
+    def d_condition(self, b: dict[str, torch.Tensor]) -> torch.Tensor:
+        """What D sees beside the picture: the generator input (+ the kind as one-hot planes)."""
+        cond = self.condition(b)
+        if not self.kind_planes:
+            return cond
+        onehot = F.one_hot(b["label"], self.kind_planes).to(cond.dtype)  # (B, K)
+        return torch.cat([cond, onehot[:, :, None, None].expand(-1, -1, *cond.shape[2:])], 1)
+
     def _label(self, b: dict[str, torch.Tensor]) -> torch.Tensor | None:
         return b["label"] if self.cfg.generator.num_classes > 0 else None
 
     # ------------------------------------------------------------------ loss phases
 
     def d_step(self, b: dict[str, torch.Tensor], fake: torch.Tensor) -> dict[str, float]:
-        cond = self.condition(b)
+        cond = self.d_condition(b)
         with torch.autocast(**self.autocast):
             # one D pass over [real; fake] so DDP sees a single forward per backward
             pairs = torch.cat([torch.cat([cond, b["photo"]], 1), torch.cat([cond, fake.detach()], 1)], 0)
@@ -87,7 +96,7 @@ class Pix2PixTrainer:
         d.requires_grad_(False)
         try:
             with torch.autocast(**self.autocast):
-                logits = d(torch.cat([self.condition(b), fake], 1))
+                logits = d(torch.cat([self.d_condition(b), fake], 1))
                 adv = self.gan.g(logits.float())
                 l1 = F.l1_loss(fake.float(), b["photo"])
                 loss = adv + self.cfg.loss.lambda_l1 * l1
