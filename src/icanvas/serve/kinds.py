@@ -90,23 +90,27 @@ def _model_folders(extra_dirs: list[Path], method: str = "pix2pix") -> list[Path
     return found
 
 
+def _load_each(extra_dirs: list[Path], method: str, load: Any) -> list[tuple[Path, Any]]:
+    """(folder, load(folder)) for every distinct ``method`` model folder; broken ones are logged and skipped."""
+    loaded, seen = [], set()
+    for folder in _model_folders(extra_dirs, method):
+        if folder.resolve() in seen:
+            continue
+        seen.add(folder.resolve())
+        try:
+            if read_model_info(folder).method == method:
+                loaded.append((folder, load(folder)))
+        except ICanvasError as e:
+            log.warning("Skipping model %s: %s", folder, e)
+    return loaded
+
+
 def load_pipelines(extra_dirs: list[Path] | None = None, backend: str = "auto") -> dict[str, tuple[Any, str | None]]:
     """Kind -> (SketchToImage, kind label) for every loadable pix2pix model."""
     from icanvas.pipelines.sketch_to_image import SketchToImage
 
     pipelines: dict[str, tuple[Any, str | None]] = {}
-    seen: set[Path] = set()
-    for folder in _model_folders(extra_dirs or []):
-        if folder.resolve() in seen:
-            continue
-        seen.add(folder.resolve())
-        try:
-            if read_model_info(folder).method != "pix2pix":
-                continue
-            pipe = SketchToImage.from_pretrained(folder, backend=backend)
-        except ICanvasError as e:
-            log.warning("Skipping model %s: %s", folder, e)
-            continue
+    for folder, pipe in _load_each(extra_dirs or [], "pix2pix", lambda f: SketchToImage.from_pretrained(f, backend=backend)):
         if pipe.kinds:
             served = [(k, k) for k in pipe.kinds]
         else:
@@ -160,14 +164,5 @@ def load_sampler(extra_dirs: list[Path] | None = None) -> SurpriseSampler | None
     """A :class:`SurpriseSampler` over every loadable dcgan model, or None when there is none."""
     from icanvas.pipelines.sampler import Sampler
 
-    samplers, seen = [], set()
-    for folder in _model_folders(extra_dirs or [], method="dcgan"):
-        if folder.resolve() in seen:
-            continue
-        seen.add(folder.resolve())
-        try:
-            if read_model_info(folder).method == "dcgan":
-                samplers.append(Sampler.from_pretrained(folder))
-        except ICanvasError as e:
-            log.warning("Skipping model %s: %s", folder, e)
+    samplers = [s for _, s in _load_each(extra_dirs or [], "dcgan", Sampler.from_pretrained)]
     return SurpriseSampler(samplers) if samplers else None
