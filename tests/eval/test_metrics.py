@@ -304,3 +304,18 @@ def test_gaussian_stats_shapes_and_errors():
     assert mu.shape == (1,) and sigma.shape == (1, 1) and sigma[0, 0] == pytest.approx(2.0)  # unbiased
     with pytest.raises(DatasetError):
         gaussian_stats(np.zeros((1, 3)))
+
+
+def test_colour_distance_sees_casts_that_patch_swd_does_not():
+    import numpy as np
+
+    from icanvas.eval.metrics import colour_distance, sliced_wasserstein
+
+    rng = np.random.default_rng(0)
+    real = rng.integers(0, 256, (8, 32, 32, 3)).astype(np.uint8)
+    assert colour_distance(real, real) == 0.0
+    pink = np.clip(real.astype(int) * 0.5 + np.array([120, 60, 60]), 0, 255).astype(np.uint8)  # washed out, red cast
+    noisy = np.clip(real.astype(int) + rng.integers(-3, 4, real.shape), 0, 255).astype(np.uint8)
+    assert colour_distance(real, pink) > 20 * colour_distance(real, noisy)
+    # the patch SWD normalises each set's colours, so the cast barely registers there
+    assert sliced_wasserstein(real, pink)["swd_avg"] < 0.2 * colour_distance(real, pink)

@@ -104,6 +104,7 @@ def test_run_folder_metrics_and_gifs(trained):
     assert [r["step"] for r in losses] == [1, 2, 3, 4, 5, 6]
     assert [r["step"] for r in evals] == [3, 6]  # every run.eval_every steps and after the last
     assert all(np.isfinite(r["eval"]["swd"]) and r["eval"]["swd"] > 0 and r["eval"]["swd_real"] > 0 for r in evals)
+    assert all(r["eval"]["colour"] > r["eval"]["colour_real"] >= 0 for r in evals)  # 6 steps are far from the photos
     grids = sorted(p.name for p in (run / "samples").iterdir())
     assert grids == ["step_0000002.png", "step_0000004.png", "step_0000006.png"]
     with Image.open(run / "progress.gif") as gif:

@@ -274,6 +274,29 @@ def sliced_wasserstein(
     return {"swd_avg": float(np.mean(list(by_level.values()))), "swd_by_level": by_level}
 
 
+def colour_distance(real: np.ndarray, fake: np.ndarray, *, pixels: int = 20000, num_projections: int = 64,
+                    repeats: int = 4, seed: int = 0) -> float:
+    """How far apart the colours of two image sets are: sliced Wasserstein-1 between their RGB pixels.
+
+    ``pixels`` random pixels are drawn from each set (same count, seeded), projected on random
+    unit directions of colour space and compared sorted, as in :func:`sliced_wasserstein`, but
+    without any normalisation, so a colour cast, washed-out contrast or wrong brightness all
+    count (the patch SWD normalises each set and does not see them). Inputs: (N, H, W, C) uint8
+    or floats in [0, 1]; the result is on the 0-255 scale, 0 for identical sets, lower is better.
+    """
+    real = _as_batch(real, "real images", np.float32)
+    fake = _as_batch(fake, "generated images", np.float32)
+    if real.shape[-1] != fake.shape[-1]:
+        raise InputImageError(f"Real images have {real.shape[-1]} channels but generated ones {fake.shape[-1]}.",
+                              hint="Compare RGB with RGB.")
+    if min(pixels, num_projections, repeats) < 1:
+        raise ConfigError("colour_distance parameters must be positive integers.", hint="Check pixels and counts.")
+    # the same sampling stream for both sets (common random numbers): identical sets give exactly 0
+    a = real.reshape(-1, real.shape[-1])[np.random.default_rng([seed, 2]).integers(0, real[..., 0].size, pixels)]  # (P, C)
+    b = fake.reshape(-1, fake.shape[-1])[np.random.default_rng([seed, 2]).integers(0, fake[..., 0].size, pixels)]
+    return 255.0 * _swd(a, b, num_projections, repeats, np.random.default_rng([seed, 3]))
+
+
 # ---------------------------------------------------------------------------------------------
 # Sketch adherence
 # ---------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from torch import nn
 
 from icanvas.config import DCGANTrainConfig
 from icanvas.errors import ConfigError
-from icanvas.eval.metrics import sliced_wasserstein
+from icanvas.eval.metrics import colour_distance, sliced_wasserstein
 from icanvas.models.dcgan import DCGANDiscriminator, DCGANGenerator, latent_vectors, slerp
 from icanvas.sheets import grid, save_gif, tensor_to_uint8
 from icanvas.training.diffaug import diff_augment
@@ -174,17 +174,20 @@ def _swd(real: np.ndarray, fake: np.ndarray) -> dict[str, Any]:
 def evaluate_dcgan(cfg: DCGANTrainConfig, prepared: Prepared) -> dict[str, Any]:
     """Realism of pictures from fixed latents against the held-out photos (lower is better).
 
-    ``swd_real`` is the same distance between training photos and the held-out ones: the value
-    a generator that drew like the data would get, so progress can be read against it.
+    ``swd`` (patch structure; blind to global colour) and ``colour`` (RGB pixel distribution,
+    0-255 scale; sees casts and washed-out contrast). ``*_real`` are the same distances between
+    training photos and the held-out ones: what a generator that drew like the data would get.
     """
     held = prepared.extra["held_out"]
     fakes = prepared.trainer.sample(latent_vectors(cfg.eval.num_images, cfg.generator.latent_dim, cfg.eval.seed))
     res = _swd(held, fakes)
     if "swd_real" not in prepared.extra:
         train = prepared.extra["train"]
-        pick = np.random.default_rng(cfg.eval.seed).permutation(len(train))[: min(REALISM_FLOOR_MAX, cfg.eval.num_images)]
-        prepared.extra["swd_real"] = round(_swd(held, train[np.sort(pick)])["swd_avg"], 2)
+        pick = train[np.sort(np.random.default_rng(cfg.eval.seed).permutation(len(train))[: min(REALISM_FLOOR_MAX, cfg.eval.num_images)])]
+        prepared.extra["swd_real"] = round(_swd(held, pick)["swd_avg"], 2)
+        prepared.extra["colour_real"] = round(colour_distance(held, pick), 2)
     return {"swd": round(res["swd_avg"], 2), "swd_real": prepared.extra["swd_real"],
+            "colour": round(colour_distance(held, fakes), 2), "colour_real": prepared.extra["colour_real"],
             "swd_by_level": {str(k): round(v, 2) for k, v in res["swd_by_level"].items()},
             "generated": len(fakes), "held_out": len(held)}
 
@@ -193,10 +196,12 @@ def dcgan_card(cfg: DCGANTrainConfig, prepared: Prepared, metrics: dict[str, Any
     if not metrics:
         return "Not evaluated."
     levels = ", ".join(f"{k} px {v}" for k, v in metrics["swd_by_level"].items())
-    return (f"Realism: patch sliced-Wasserstein distance (x1e3, lower is better) between {metrics['generated']} pictures "
-            f"from fixed latents (seed {cfg.eval.seed}) and the {metrics['held_out']} held-out photos.\n\n"
-            f"| | SWD |\n|---|---:|\n| this model | {metrics['swd']} |\n| training photos vs held-out photos (floor) | {metrics['swd_real']} |\n\n"
-            f"By pyramid level: {levels}.")
+    return (f"Realism of {metrics['generated']} pictures from fixed latents (seed {cfg.eval.seed}) against the "
+            f"{metrics['held_out']} held-out photos, lower is better: patch sliced-Wasserstein distance (SWD, x1e3; local "
+            f"structure, blind to global colour) and colour distance (sliced Wasserstein of RGB pixels, 0-255 scale).\n\n"
+            f"| | SWD | colour |\n|---|---:|---:|\n| this model | {metrics['swd']} | {metrics['colour']} |\n"
+            f"| training photos vs held-out photos (floor) | {metrics['swd_real']} | {metrics['colour_real']} |\n\n"
+            f"SWD by pyramid level: {levels}.")
 
 
 def _walk_frames(trainer: DCGANTrainer, cfg: DCGANTrainConfig) -> list[np.ndarray]:
