@@ -167,29 +167,26 @@ def dcgan_grid(trainer: DCGANTrainer, preview: dict[str, np.ndarray]) -> np.ndar
     return grid([list(imgs[r * side : (r + 1) * side]) for r in range(side)], pad=2)
 
 
-def _swd(real: np.ndarray, fake: np.ndarray) -> dict[str, Any]:
-    return sliced_wasserstein(real, fake, seed=0)
-
-
-def evaluate_dcgan(cfg: DCGANTrainConfig, prepared: Prepared) -> dict[str, Any]:
-    """Realism of pictures from fixed latents against the held-out photos (lower is better).
+def realism(held_out: np.ndarray, generated: np.ndarray, train: np.ndarray, seed: int = 1234) -> dict[str, Any]:
+    """Distances of ``generated`` pictures to the ``held_out`` photos, and the floors (lower is better).
 
     ``swd`` (patch structure; blind to global colour) and ``colour`` (RGB pixel distribution,
     0-255 scale; sees casts and washed-out contrast). ``*_real`` are the same distances between
-    training photos and the held-out ones: what a generator that drew like the data would get.
+    up to as many training photos and the held-out ones: what a generator that drew like the data
+    would get. All arrays (N, S, S, 3) uint8.
     """
-    held = prepared.extra["held_out"]
-    fakes = prepared.trainer.sample(latent_vectors(cfg.eval.num_images, cfg.generator.latent_dim, cfg.eval.seed))
-    res = _swd(held, fakes)
-    if "swd_real" not in prepared.extra:
-        train = prepared.extra["train"]
-        pick = train[np.sort(np.random.default_rng(cfg.eval.seed).permutation(len(train))[: min(REALISM_FLOOR_MAX, cfg.eval.num_images)])]
-        prepared.extra["swd_real"] = round(_swd(held, pick)["swd_avg"], 2)
-        prepared.extra["colour_real"] = round(colour_distance(held, pick), 2)
-    return {"swd": round(res["swd_avg"], 2), "swd_real": prepared.extra["swd_real"],
-            "colour": round(colour_distance(held, fakes), 2), "colour_real": prepared.extra["colour_real"],
+    pick = train[np.sort(np.random.default_rng(seed).permutation(len(train))[: min(REALISM_FLOOR_MAX, len(generated))])]
+    res = sliced_wasserstein(held_out, generated, seed=0)
+    return {"swd": round(res["swd_avg"], 2), "swd_real": round(sliced_wasserstein(held_out, pick, seed=0)["swd_avg"], 2),
+            "colour": round(colour_distance(held_out, generated), 2), "colour_real": round(colour_distance(held_out, pick), 2),
             "swd_by_level": {str(k): round(v, 2) for k, v in res["swd_by_level"].items()},
-            "generated": len(fakes), "held_out": len(held)}
+            "generated": len(generated), "held_out": len(held_out)}
+
+
+def evaluate_dcgan(cfg: DCGANTrainConfig, prepared: Prepared) -> dict[str, Any]:
+    """:func:`realism` of pictures from the fixed evaluation latents against the held-out photos."""
+    fakes = prepared.trainer.sample(latent_vectors(cfg.eval.num_images, cfg.generator.latent_dim, cfg.eval.seed))
+    return realism(prepared.extra["held_out"], fakes, prepared.extra["train"], cfg.eval.seed)
 
 
 def dcgan_card(cfg: DCGANTrainConfig, prepared: Prepared, metrics: dict[str, Any] | None) -> str:
