@@ -141,3 +141,27 @@ def test_dcgan_refuses_several_processes():
     cfg = load_train_config("dcgan-tiny")
     with pytest.raises(ConfigError, match="single process"):
         DCGANTrainer(cfg, torch.device("cpu"), DistInfo(rank=0, world_size=2))
+
+
+def test_ema_has_its_own_batch_norm_statistics(photo_dir):
+    import copy
+
+    from icanvas.models.dcgan import latent_vectors
+    from icanvas.training.dcgan import prepare_dcgan
+    from icanvas.training.distributed import DistInfo
+
+    cfg = load_train_config("dcgan-tiny", ["ema.start=0", "ema.decay=0.5", "optim.lr_g=0.01", "run.batch_size=8"])
+    prepared = prepare_dcgan(cfg, [photo_dir], torch.device("cpu"), DistInfo())
+    trainer = prepared.trainer
+    for step in range(6):
+        trainer.train_step(prepared.batches.batch(step, 8))
+    ema = trainer.generator
+    bn_ema = [m for m in ema.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    bn_g = [m for m in trainer.G.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert bn_ema and not all(torch.allclose(a.running_mean, b.running_mean) for a, b in zip(bn_ema, bn_g))
+    z = torch.from_numpy(latent_vectors(512, cfg.generator.latent_dim, 0))
+    with torch.no_grad():
+        saved = ema(z).mean(dim=(0, 2, 3))  # eval mode: the stored statistics
+        batch = copy.deepcopy(ema).train()(z).mean(dim=(0, 2, 3))  # the statistics of these weights
+    assert torch.allclose(saved, batch, atol=0.05)
+    assert ema.training is False and trainer.generator is ema  # estimated once per step, not on every access
