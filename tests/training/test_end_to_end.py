@@ -40,11 +40,14 @@ def test_run_folder_contents(trained):
 
 def test_resume_continues_exactly(trained, prepared_dir):
     cfg, straight, root = trained
-    part = run_training(cfg, [prepared_dir], root / "resumed", stop_at=3)
+    part = run_training(cfg, [prepared_dir], root / "resumed", stop_at=3, command="icanvas train --first")
     assert part.steps == 3 and not (root / "resumed" / "model").exists()
     with pytest.raises(Exception, match="--resume"):
         run_training(cfg, [prepared_dir], root / "resumed")
-    full = run_training(cfg, [prepared_dir], root / "resumed", resume=True)
+    full = run_training(cfg, [prepared_dir], root / "resumed", resume=True, command="icanvas train --again")
+    card = (full.model_dir / "card.md").read_text()  # the card tells the whole run, not just the last part
+    assert "Command: `icanvas train --first`" in card and "Continued with: `icanvas train --again`" in card
+    assert "in 2 invocations" in card
     a, _ = from_pretrained(straight.model_dir)
     b, _ = from_pretrained(full.model_dir)
     for (name, pa), pb in zip(a.state_dict().items(), b.state_dict().values()):

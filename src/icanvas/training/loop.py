@@ -19,7 +19,7 @@ import platform
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -73,13 +73,22 @@ def _checkpoint_dir(run_dir: Path) -> Path | None:
     return None
 
 
-def _save_checkpoint(run_dir: Path, prepared: Any, cfg: Any, step: int) -> None:
+@dataclass
+class _History:
+    """What a run's card reports across --resume: wall time of every invocation and their commands."""
+
+    seconds: float = 0.0  # of the invocations before this one
+    commands: list[str] = field(default_factory=list)  # first the one that started the run
+
+
+def _save_checkpoint(run_dir: Path, prepared: Any, cfg: Any, step: int, history: _History) -> None:
     tmp, final, old = run_dir / "checkpoint.tmp", run_dir / "checkpoint", run_dir / "checkpoint.old"
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         save_pretrained(prepared.trainer.generator, tmp, method=cfg.method, config=prepared.trainer.model_config, meta=prepared.meta)
         state = {"step": step, "trainer": prepared.trainer.state_dict(), "torch_rng": torch.get_rng_state(),
-                 "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [], "version": __version__}
+                 "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [], "version": __version__,
+                 "history": {"seconds": history.seconds, "commands": history.commands}}
         torch.save(state, tmp / TRAIN_STATE_FILE)
         if final.exists():
             shutil.rmtree(old, ignore_errors=True)
@@ -94,7 +103,7 @@ def _save_checkpoint(run_dir: Path, prepared: Any, cfg: Any, step: int) -> None:
         ) from e
 
 
-def _load_checkpoint(ckpt: Path, prepared: Any) -> int:
+def _load_checkpoint(ckpt: Path, prepared: Any) -> tuple[int, _History]:
     try:
         state = torch.load(ckpt / TRAIN_STATE_FILE, map_location="cpu", weights_only=False)
         prepared.trainer.load_state_dict(state["trainer"])
@@ -103,13 +112,14 @@ def _load_checkpoint(ckpt: Path, prepared: Any) -> int:
     torch.set_rng_state(state["torch_rng"])
     if state.get("cuda_rng") and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda_rng"])
-    return int(state["step"])
+    past = state.get("history") or {}
+    return int(state["step"]), _History(float(past.get("seconds", 0.0)), list(past.get("commands", [])))
 
 
 _NOT_EVALUATED = "Not evaluated yet: run `icanvas evaluate --model <this folder> --data <prepared val folder> --out <report>`."
 
 
-def _card(cfg: Any, prepared: Any, result_steps: int, seconds: float, command: str, device: torch.device,
+def _card(cfg: Any, prepared: Any, result_steps: int, seconds: float, commands: list[str], device: torch.device,
           metrics: str = _NOT_EVALUATED) -> str:
     g = prepared.trainer.generator
     mc = to_dict(prepared.trainer.model_config)
@@ -126,8 +136,10 @@ def _card(cfg: Any, prepared: Any, result_steps: int, seconds: float, command: s
         training.append(f"- Stabilisers: EMA of G {cfg.ema.decay or 'off'}; differentiable augmentation "
                         f"{', '.join(cfg.augment.policy) or 'off'}; label smoothing {cfg.loss.label_smoothing or 'off'}; "
                         f"spectral norm in D {'on' if cfg.discriminator.spectral_norm else 'off'}")
-    training += [f"- Time: {seconds / 60:.1f} min on {device.type} ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)",
-                 f"- Command: `{command}`", f"- iCanvas {__version__}"]
+    runs = f" in {len(commands)} invocations (--resume)" if len(commands) > 1 else ""
+    training += [f"- Time: {seconds / 60:.1f} min{runs} on {device.type} ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)",
+                 f"- Command: `{commands[0] if commands else ''}`"]
+    training += [f"- Continued with: `{c}`" for c in commands[1:]] + [f"- iCanvas {__version__}"]
     nl = "\n"
     return f"""# iCanvas model: {title} ({cfg.method})
 
@@ -185,7 +197,8 @@ def run_training(cfg: Any, data_dirs: list[Path], run_dir: Path, *, resume: bool
     recipe = RECIPES[cfg.method]
     prepared = recipe.prepare(cfg, data_dirs, device, info)
     final_eval: dict[str, Any] | None = None
-    start = _load_checkpoint(ckpt, prepared) if ckpt is not None else 0
+    start, history = _load_checkpoint(ckpt, prepared) if ckpt is not None else (0, _History())
+    history.commands.append(command)
     steps, bs = cfg.run.steps, cfg.run.batch_size
     writer = None
     if info.is_main:
@@ -225,7 +238,7 @@ def run_training(cfg: Any, data_dirs: list[Path], run_dir: Path, *, resume: bool
                 _write_eval(recipe.evaluate(cfg, prepared), done, time.perf_counter() - t_start, metrics_file, writer, bar)
             if done % cfg.run.checkpoint_every == 0 or done == steps or done == last:
                 if info.is_main:
-                    _save_checkpoint(run_dir, prepared, cfg, done)
+                    _save_checkpoint(run_dir, prepared, cfg, done, _History(history.seconds + time.perf_counter() - t_start, history.commands))
                 dist_util.barrier(info)
         if info.is_main and recipe.evaluate and done == steps:  # the finished model is always evaluated
             final_eval = recipe.evaluate(cfg, prepared)
@@ -240,7 +253,7 @@ def run_training(cfg: Any, data_dirs: list[Path], run_dir: Path, *, resume: bool
     seconds = time.perf_counter() - t_start
     if done < steps:  # stopped early: the checkpoint is the result
         if info.is_main and done % cfg.run.checkpoint_every != 0 and done != last:
-            _save_checkpoint(run_dir, prepared, cfg, done)
+            _save_checkpoint(run_dir, prepared, cfg, done, _History(history.seconds + seconds, history.commands))
         dist_util.barrier(info)
         dist_util.shutdown(info)
         return TrainResult(run_dir, run_dir / "checkpoint", done, seconds, waited / max(seconds, 1e-9))
@@ -250,7 +263,7 @@ def run_training(cfg: Any, data_dirs: list[Path], run_dir: Path, *, resume: bool
         if info.enabled:
             (run_dir / "distributed.json").write_text(json.dumps({"world_size": info.world_size, "fingerprints": fingerprints}))
         metrics = recipe.card_extra(cfg, prepared, final_eval) if recipe.card_extra else _NOT_EVALUATED
-        card = _card(cfg, prepared, steps, seconds, command, device, metrics)
+        card = _card(cfg, prepared, steps, history.seconds + seconds, history.commands, device, metrics)
         save_pretrained(prepared.trainer.generator, model_dir, method=cfg.method, config=prepared.trainer.model_config,
                         meta=prepared.meta, card=card)
         if recipe.finish:
