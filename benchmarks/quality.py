@@ -70,6 +70,7 @@ def main() -> None:
     ap.add_argument("--prepared", type=Path, required=True, help="folder of prepared datasets (<kind>, <kind>_hed, ...)")
     ap.add_argument("--kinds", nargs="*", help="kinds to score (default: every kind of each model)")
     ap.add_argument("--out", type=Path, default=Path("reports/quality"))
+    ap.add_argument("--raw", action="store_true", help="keep the model's paint outside the drawn outlines (no keep-inside fade)")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     strokes = args.data_root / "quickdraw" / "strokes"
@@ -78,7 +79,7 @@ def main() -> None:
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     for name in args.model:
         folder = find_model(name)
-        pipe = SketchToImage.from_pretrained(folder)
+        pipe = SketchToImage.from_pretrained(folder, keep_inside=not args.raw)
         tag = f"{Path(name).parent.name}_" if len(args.model) > 1 else ""
         for kind in args.kinds or pipe.kinds or pipe.info.kinds:
             r = evaluate_kind(pipe, kind, strokes, args.prepared, args.out, tag)

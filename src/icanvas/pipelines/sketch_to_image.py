@@ -26,6 +26,9 @@ from icanvas.sheets import tensor_to_uint8
 MAX_OUTPUT_SIDE = 1024  # longest side of a returned picture, px
 CROP_MARGIN = 0.08  # margin around the drawn region, as a fraction of its longer side
 MIN_STROKE = 2  # px of 1-px skeleton: shorter marks are dropped when lines are redrawn (keeps dots)
+GAP_CLOSE = 3  # px at the model's size: gaps in an outline up to about twice this still count as closed
+MIN_ENCLOSED = 0.15  # enclosed paper below this share of the ink's convex hull: the outline is open, use the hull
+FEATHER = 2.0  # px, Gaussian sigma of the soft edge where paint fades to paper
 
 
 @dataclass(frozen=True)
@@ -48,11 +51,44 @@ def ink_box(lines: np.ndarray, margin: float = CROP_MARGIN) -> tuple[int, int, i
     return max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad)
 
 
+def paint_region(lines: np.ndarray) -> np.ndarray:
+    """Where a picture of this drawing may be painted: (S, S) uint8 lines -> (S, S) float32 weights in [0, 1].
+
+    The inside of the drawn outlines (paper not reachable from the border once gaps up to
+    ~2 x GAP_CLOSE px are closed), plus the lines themselves; an open doodle that encloses almost
+    nothing uses the convex hull of its ink instead. The edge is feathered. Models trained on
+    objects on white paper sometimes paint blobs in empty paper; outside this region the
+    picture fades to white.
+    """
+    ink = (lines < 128).astype(np.uint8)
+    if not ink.any():
+        return np.ones(lines.shape, np.float32)
+    k = 2 * GAP_CLOSE + 1
+    walls = cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    h, w = lines.shape
+    flood = np.pad(1 - walls, 1, constant_values=1)  # a ring of paper so the border is one region
+    _, filled, _, _ = cv2.floodFill(flood * 255, None, (0, 0), 128)
+    outside = filled[1:-1, 1:-1] == 128
+    inside = ~outside
+    hull = np.zeros((h, w), np.uint8)
+    cv2.fillConvexPoly(hull, cv2.convexHull(cv2.findNonZero(ink)), 1)
+    enclosed = np.count_nonzero(inside & (walls == 0))
+    region = inside if enclosed >= MIN_ENCLOSED * max(1, int(hull.sum())) else hull.astype(bool) | (walls > 0)
+    return cv2.GaussianBlur(region.astype(np.float32), (0, 0), FEATHER)
+
+
+def keep_inside(picture: np.ndarray, lines: np.ndarray) -> np.ndarray:
+    """(S, S, 3) uint8 picture faded to white outside :func:`paint_region` of its (S, S) lines."""
+    weight = paint_region(lines)[..., None]  # (S, S, 1)
+    return (picture.astype(np.float32) * weight + 255.0 * (1.0 - weight)).round().astype(np.uint8)
+
+
 class SketchToImage:
     """Inference only: receives its generator backend and model description."""
 
-    def __init__(self, backend: Backend, info: ModelInfo) -> None:
+    def __init__(self, backend: Backend, info: ModelInfo, keep_inside: bool = True) -> None:
         self.backend, self.info = backend, info
+        self.keep_inside = keep_inside  # fade paint outside the drawn outlines to white (see paint_region)
         self.size = info.config.image_size
         self.hints = info.config.hint_channels > 0
         self.kinds = info.kinds if info.config.num_classes > 0 else []
@@ -61,12 +97,12 @@ class SketchToImage:
         self.line_width: int | None = info.meta.get("line_width")
 
     @classmethod
-    def from_pretrained(cls, folder: str | Path, backend: str = "auto") -> "SketchToImage":
+    def from_pretrained(cls, folder: str | Path, backend: str = "auto", keep_inside: bool = True) -> "SketchToImage":
         """``backend``: 'auto' (onnxruntime when installed), 'onnx' or 'torch'."""
         generator, info = from_pretrained(folder)
         if backend == "onnx" or (backend == "auto" and onnxruntime_available()):
-            return cls(OnnxBackend(cached_onnx(generator, info)), info)
-        return cls(TorchBackend(generator), info)
+            return cls(OnnxBackend(cached_onnx(generator, info)), info, keep_inside)
+        return cls(TorchBackend(generator), info, keep_inside)
 
     # ------------------------------------------------------------------ steps
 
@@ -119,6 +155,8 @@ class SketchToImage:
         for i, (d, (xi, box, placement)) in enumerate(zip(drawings, prepared)):
             square = tensor_to_uint8(out[i])
             lines = tensor_to_uint8(xi[:1])[..., 0]
+            if self.keep_inside:
+                square = keep_inside(square, lines)
             kind = kinds[i] or (self.kinds[0] if self.kinds else None)
             results.append(Generated(self.finish(square, d, box, placement), lines, d, kind, square))
         return results
