@@ -169,14 +169,14 @@ def test_kind_new_picture_hide_and_clear(open_surprise_page, surprise_server):
     sampler.asked.clear()
     layer = page.locator(tid("trace-layer"))
 
-    # The chosen kind (cat) is one the sampler cannot make: it answers 422 and the page asks for any picture.
+    # The chosen kind (cat) is not one the sampler makes (GET /api/studio says so): the page asks for any picture.
     assert page.locator(tid("kind-cat")).get_attribute("aria-checked") == "true"
     first = show_trace(page)
-    assert asked_for == ["/surprise?kind=cat", "/surprise"]
+    assert asked_for == ["/surprise"]
     assert sampler.asked == [None]
     assert page.locator(tid("message")).get_attribute("data-tone") != "error"
 
-    # Pressing again gives a new picture, without asking for the kind the sampler refused.
+    # Pressing again gives a new picture.
     page.click(tid("surprise"))
     page.wait_for_function("(old) => document.querySelector('[data-testid=trace-layer]').getAttribute('src') !== old",
                            arg=first)

@@ -145,7 +145,7 @@ def test_studio_describes_the_canvas_and_kinds(browser):
     assert [k["kind"] for k in s["kinds"]] == ["cat", "shoe"]
     cat = s["kinds"][0]
     assert cat["label"] == {"ko": "고양이", "en": "Cat"} and cat["icon"] == "cat" and cat["model"] == "tiny-pets"
-    assert s["recognizer"] is True and s["surprise"] is False and s["default_language"] == "ko"
+    assert s["recognizer"] is True and s["surprise"] is False and s["surprise_kinds"] == [] and s["default_language"] == "ko"
     assert len(s["pin_icons"]) >= 9 and s["avatars"]
 
 

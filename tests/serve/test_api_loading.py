@@ -104,7 +104,8 @@ def test_app_serves_surprises_from_the_model_path(tmp_path, monkeypatch, setting
     monkeypatch.delenv("ICANVAS_MODEL_PATH", raising=False)
     app = create_app(settings.model_copy(update={"model_path": str(_models(tmp_path / "models")), "model_backend": "torch"}))
     with TestClient(app) as client:
-        assert client.get("/api/studio").json()["surprise"] is True
+        studio = client.get("/api/studio").json()
+        assert studio["surprise"] is True and {"star", "moon"} <= set(studio["surprise_kinds"])
         r = client.get("/api/surprise", params={"kind": "moon"})
         assert r.status_code == 200 and decode_png(r.content).shape == (256, 256, 3)
         r = client.get("/api/surprise", params={"kind": "dragon"})

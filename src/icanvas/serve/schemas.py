@@ -109,6 +109,7 @@ class Studio(BaseModel):
     kinds: list[KindOut]
     recognizer: bool
     surprise: bool
+    surprise_kinds: list[str]  # what the surprise pictures can show when asked for a kind ([] = no choice)
     languages: list[str]
     default_language: str
     avatars: list[str]

@@ -31,6 +31,7 @@ def studio(state: StateDep) -> Studio:
         crayon_width=canvas.CRAYON_WIDTH, crayons=dict(canvas.CRAYONS),
         kinds=[KindOut(kind=k.kind, label=k.label, icon=k.icon, hints=k.hints, model=k.model) for k in models.kinds],
         recognizer=models.recognizer is not None, surprise=models.sampler is not None,
+        surprise_kinds=list(getattr(models.sampler, "kinds", []) or []),
         languages=LANGUAGES, default_language=LANGUAGES[0], avatars=list(AVATARS), pin_icons=list(PIN_ICONS),
     )
 

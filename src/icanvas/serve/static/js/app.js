@@ -114,7 +114,7 @@ async function boot() {
     $("generate").disabled = true; // the server has no picture models: drawing and saving still work
     text($("result-empty").querySelector("p"), "result.no_models");
   }
-  if (studio.surprise) setupSurprise({ tools: $("tools"), paper: canvas.parentElement, layer: $("trace-layer") });
+  if (studio.surprise) setupSurprise({ tools: $("tools"), paper: canvas.parentElement, layer: $("trace-layer"), kinds: studio.surprise_kinds });
   setupHeader();
   setupMissionCard($("mission-active"), board);
   aria(canvas, "canvas.label");

@@ -11,7 +11,8 @@ import { el, icon, reducedMotion } from "./util.js";
 
 /**
  * Add the surprise button and its hide button to `ui.tools` and drive the trace layer.
- * `ui` = {tools: the tool box, paper: the canvas's frame, layer: the <img> behind the canvas}.
+ * `ui` = {tools: the tool box, paper: the canvas's frame, layer: the <img> behind the canvas,
+ *         kinds: what the sampler can make when asked for a kind (GET /api/studio's surprise_kinds)}.
  * Call only when GET /api/studio says surprise pictures are installed.
  * @returns {{hide: Function}} hide() takes the trace picture away
  */
@@ -45,7 +46,8 @@ export function setupSurprise(ui) {
 
   /** The picture as a Blob: of the chosen kind when the sampler makes it, else of any kind. */
   async function fetchPicture() {
-    const kind = state.kind && !refused.has(state.kind) ? state.kind : null;
+    const makes = (k) => (ui.kinds || []).includes(k);
+    const kind = state.kind && makes(state.kind) && !refused.has(state.kind) ? state.kind : null;
     try {
       return await api.surprise(kind);
     } catch (err) {
