@@ -21,9 +21,9 @@ import numpy as np
 
 from icanvas.catalog import find_model
 from icanvas.data.photos import load_photo_set
+from icanvas.eval.metrics import realism
 from icanvas.pipelines.sampler import Sampler
 from icanvas.sheets import grid, save_png
-from icanvas.training.dcgan import realism
 
 GRID_SIDE = 8  # pictures per row and column of a sheet
 

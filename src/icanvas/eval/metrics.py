@@ -14,7 +14,7 @@ Conventions:
 from __future__ import annotations
 
 import warnings
-from typing import Callable
+from typing import Any, Callable
 
 import cv2
 import numpy as np
@@ -295,6 +295,25 @@ def colour_distance(real: np.ndarray, fake: np.ndarray, *, pixels: int = 20000, 
     a = real.reshape(-1, real.shape[-1])[np.random.default_rng([seed, 2]).integers(0, real[..., 0].size, pixels)]  # (P, C)
     b = fake.reshape(-1, fake.shape[-1])[np.random.default_rng([seed, 2]).integers(0, fake[..., 0].size, pixels)]
     return 255.0 * _swd(a, b, num_projections, repeats, np.random.default_rng([seed, 3]))
+
+
+REALISM_FLOOR_MAX = 256  # training photos compared with the held-out ones for the "real vs real" floors
+
+
+def realism(held_out: np.ndarray, generated: np.ndarray, train: np.ndarray, seed: int = 1234) -> dict[str, Any]:
+    """Distances of ``generated`` pictures to the ``held_out`` photos, and the floors (lower is better).
+
+    ``swd`` (patch structure; blind to global colour) and ``colour`` (RGB pixel distribution,
+    0-255 scale; sees casts and washed-out contrast). ``*_real`` are the same distances between
+    up to as many training photos and the held-out ones: what a generator that drew like the data
+    would get. All arrays (N, S, S, 3) uint8.
+    """
+    pick = train[np.sort(np.random.default_rng(seed).permutation(len(train))[: min(REALISM_FLOOR_MAX, len(generated))])]
+    res = sliced_wasserstein(held_out, generated, seed=0)
+    return {"swd": round(res["swd_avg"], 2), "swd_real": round(sliced_wasserstein(held_out, pick, seed=0)["swd_avg"], 2),
+            "colour": round(colour_distance(held_out, generated), 2), "colour_real": round(colour_distance(held_out, pick), 2),
+            "swd_by_level": {str(k): round(v, 2) for k, v in res["swd_by_level"].items()},
+            "generated": len(generated), "held_out": len(held_out)}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from torch import nn
 
 from icanvas.config import DCGANTrainConfig
 from icanvas.errors import ConfigError
-from icanvas.eval.metrics import colour_distance, sliced_wasserstein
+from icanvas.eval.metrics import realism
 from icanvas.models.dcgan import DCGANDiscriminator, DCGANGenerator, latent_vectors, slerp
 from icanvas.sheets import grid, save_gif, tensor_to_uint8
 from icanvas.training.diffaug import diff_augment
@@ -34,7 +34,6 @@ WALK_KEYS = 5  # interpolation.gif: latent key points per walk (the walk returns
 WALK_FRAMES = 12  # interpolation.gif: frames between two key points
 WALK_FRAME_MS = 70  # interpolation.gif: time per frame, ms
 WALK_GRID = (2, 4)  # interpolation.gif: rows x columns of independent walks
-REALISM_FLOOR_MAX = 256  # training photos compared with the held-out ones for the "real vs real" SWD
 EMA_STAT_BATCHES = 16  # batches of fixed random latents that re-estimate the EMA generator's batch-norm statistics
 EMA_STAT_SEED = 4321  # seed of those latents (fixed: the statistics are a pure function of the EMA weights)
 
@@ -193,22 +192,6 @@ def dcgan_grid(trainer: DCGANTrainer, preview: dict[str, np.ndarray]) -> np.ndar
     imgs = trainer.sample(preview["z"])
     side = int(round(len(imgs) ** 0.5))
     return grid([list(imgs[r * side : (r + 1) * side]) for r in range(side)], pad=2)
-
-
-def realism(held_out: np.ndarray, generated: np.ndarray, train: np.ndarray, seed: int = 1234) -> dict[str, Any]:
-    """Distances of ``generated`` pictures to the ``held_out`` photos, and the floors (lower is better).
-
-    ``swd`` (patch structure; blind to global colour) and ``colour`` (RGB pixel distribution,
-    0-255 scale; sees casts and washed-out contrast). ``*_real`` are the same distances between
-    up to as many training photos and the held-out ones: what a generator that drew like the data
-    would get. All arrays (N, S, S, 3) uint8.
-    """
-    pick = train[np.sort(np.random.default_rng(seed).permutation(len(train))[: min(REALISM_FLOOR_MAX, len(generated))])]
-    res = sliced_wasserstein(held_out, generated, seed=0)
-    return {"swd": round(res["swd_avg"], 2), "swd_real": round(sliced_wasserstein(held_out, pick, seed=0)["swd_avg"], 2),
-            "colour": round(colour_distance(held_out, generated), 2), "colour_real": round(colour_distance(held_out, pick), 2),
-            "swd_by_level": {str(k): round(v, 2) for k, v in res["swd_by_level"].items()},
-            "generated": len(generated), "held_out": len(held_out)}
 
 
 def evaluate_dcgan(cfg: DCGANTrainConfig, prepared: Prepared) -> dict[str, Any]:
