@@ -109,9 +109,8 @@ def screenshot_dir(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.fixture
-def open_page(chromium, live_server):
-    """open_page(viewport=LANDSCAPE, **context options) -> a Page on the studio, ready to draw."""
+def _page_opener(chromium, url: str):
+    """Yields make(viewport=LANDSCAPE, **context options) -> a Page on ``url``, ready to draw; closes them after."""
     contexts = []
 
     def make(viewport: dict | None = None, **options):
@@ -121,13 +120,19 @@ def open_page(chromium, live_server):
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.js_errors = errors
-        page.goto(live_server.url + "/")
+        page.goto(url + "/")
         page.wait_for_selector("body[data-ready=true]")
         return page
 
     yield make
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+def open_page(chromium, live_server):
+    """open_page(viewport=LANDSCAPE, **context options) -> a Page on the studio, ready to draw."""
+    yield from _page_opener(chromium, live_server.url)
 
 
 class RedSampler:
@@ -164,18 +169,4 @@ def surprise_server(tmp_path_factory, pipelines):  # noqa: F811  (fixture import
 @pytest.fixture
 def open_surprise_page(chromium, surprise_server):
     """Like open_page, on the studio with a sampler installed."""
-    contexts = []
-
-    def make(viewport: dict | None = None, **options):
-        context = chromium.new_context(viewport=viewport or LANDSCAPE, **options)
-        contexts.append(context)
-        page = context.new_page()
-        page.js_errors = []
-        page.on("pageerror", lambda exc: page.js_errors.append(str(exc)))
-        page.goto(surprise_server.url + "/")
-        page.wait_for_selector("body[data-ready=true]")
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
+    yield from _page_opener(chromium, surprise_server.url)

@@ -300,18 +300,23 @@ def colour_distance(real: np.ndarray, fake: np.ndarray, *, pixels: int = 20000, 
 REALISM_FLOOR_MAX = 256  # training photos compared with the held-out ones for the "real vs real" floors
 
 
-def realism(held_out: np.ndarray, generated: np.ndarray, train: np.ndarray, seed: int = 1234) -> dict[str, Any]:
+def realism(held_out: np.ndarray, generated: np.ndarray, train: np.ndarray, seed: int = 1234,
+            floor: dict[str, float] | None = None) -> dict[str, Any]:
     """Distances of ``generated`` pictures to the ``held_out`` photos, and the floors (lower is better).
 
     ``swd`` (patch structure; blind to global colour) and ``colour`` (RGB pixel distribution,
     0-255 scale; sees casts and washed-out contrast). ``*_real`` are the same distances between
     up to as many training photos and the held-out ones: what a generator that drew like the data
-    would get. All arrays (N, S, S, 3) uint8.
+    would get. All arrays (N, S, S, 3) uint8. ``floor``: those two values from an earlier call with
+    the same photos and as many pictures (they depend on nothing else), so they are not computed again.
     """
-    pick = train[np.sort(np.random.default_rng(seed).permutation(len(train))[: min(REALISM_FLOOR_MAX, len(generated))])]
+    if floor is None:
+        pick = train[np.sort(np.random.default_rng(seed).permutation(len(train))[: min(REALISM_FLOOR_MAX, len(generated))])]
+        floor = {"swd_real": round(sliced_wasserstein(held_out, pick, seed=0)["swd_avg"], 2),
+                 "colour_real": round(colour_distance(held_out, pick), 2)}
     res = sliced_wasserstein(held_out, generated, seed=0)
-    return {"swd": round(res["swd_avg"], 2), "swd_real": round(sliced_wasserstein(held_out, pick, seed=0)["swd_avg"], 2),
-            "colour": round(colour_distance(held_out, generated), 2), "colour_real": round(colour_distance(held_out, pick), 2),
+    return {"swd": round(res["swd_avg"], 2), "swd_real": floor["swd_real"],
+            "colour": round(colour_distance(held_out, generated), 2), "colour_real": floor["colour_real"],
             "swd_by_level": {str(k): round(v, 2) for k, v in res["swd_by_level"].items()},
             "generated": len(generated), "held_out": len(held_out)}
 

@@ -197,7 +197,9 @@ def dcgan_grid(trainer: DCGANTrainer, preview: dict[str, np.ndarray]) -> np.ndar
 def evaluate_dcgan(cfg: DCGANTrainConfig, prepared: Prepared) -> dict[str, Any]:
     """:func:`realism` of pictures from the fixed evaluation latents against the held-out photos."""
     fakes = prepared.trainer.sample(latent_vectors(cfg.eval.num_images, cfg.generator.latent_dim, cfg.eval.seed))
-    return realism(prepared.extra["held_out"], fakes, prepared.extra["train"], cfg.eval.seed)
+    res = realism(prepared.extra["held_out"], fakes, prepared.extra["train"], cfg.eval.seed, prepared.extra.get("floor"))
+    prepared.extra["floor"] = {k: res[k] for k in ("swd_real", "colour_real")}  # the same every evaluation
+    return res
 
 
 def dcgan_card(cfg: DCGANTrainConfig, prepared: Prepared, metrics: dict[str, Any] | None) -> str:
