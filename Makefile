@@ -10,7 +10,7 @@ BUNDLE := src/icanvas/bundled
 ZAPPOS := UT-Zappos50K shoes / edges2handbags (pix2pix) via edges2shoes_handbags; research / non-commercial
 KINDS_DATA := shoe_hed shoe_xdog handbag_hed handbag_xdog cat panda car face
 
-.PHONY: models data sketch recognizer surprise
+.PHONY: models data sketch recognizer surprise $(addprefix kind-,$(KIND_MODELS))
 models: sketch recognizer surprise
 
 data: $(addprefix $(WORK)/data/,$(addsuffix /manifest.json,$(KINDS_DATA)))
@@ -28,11 +28,25 @@ $(WORK)/data/car/manifest.json:
 $(WORK)/data/face/manifest.json:
 	$(I) prepare $(DATA)/photos/cartoon_face $(@D) --kind face --data-terms "Google Cartoon Set, CC BY 4.0"
 
-# the class-conditional sketch-to-picture model (all kinds in one generator)
+# The sketch-to-picture models: a class-conditional base run over every kind, stopped at step
+# $(BASE_STEP), then one short fine-tune per kind model from it (configs/icanvas-256-kind.yaml).
+BASE_STEP := 3047
+KIND_MODELS := shoe_handbag cat panda car face
+comma := ,
+DATA_shoe_handbag := shoe_hed shoe_xdog handbag_hed handbag_xdog
+KINDS_shoe_handbag := shoe,handbag
+
 sketch: data
 	$(I) train --config icanvas-256 $(addprefix --data $(WORK)/data/,$(KINDS_DATA)) --out $(WORK)/icanvas-256 \
-	    $$(test -d $(WORK)/icanvas-256/checkpoint && echo --resume)
-	$(I) export --model $(WORK)/icanvas-256/model --folder $(BUNDLE)/icanvas-256
+	    --stop-at $(BASE_STEP) $$(test -d $(WORK)/icanvas-256/checkpoint && echo --resume)
+	$(MAKE) $(addprefix kind-,$(KIND_MODELS))
+
+# one kind model: its data folders (default: the folder named like it) and its kinds
+kind-%:
+	$(I) train --config icanvas-256-kind $(addprefix --data $(WORK)/data/,$(or $(DATA_$*),$*)) --out $(WORK)/$* \
+	    --set "data.kinds=[$(or $(KINDS_$*),$*)]" --set generator.num_classes=$(words $(subst $(comma), ,$(or $(KINDS_$*),$*))) \
+	    --set run.init_from=$(WORK)/icanvas-256 $$(test -d $(WORK)/$*/checkpoint && echo --resume)
+	$(I) export --model $(WORK)/$*/model --folder $(BUNDLE)/$*
 
 recognizer:
 	$(I) train --config recognizer --data $(DATA)/quickdraw/bitmaps --out $(WORK)/recognizer \

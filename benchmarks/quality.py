@@ -43,10 +43,12 @@ def sheet(path: Path, columns: list[np.ndarray], titles: list[str]) -> None:
     save_png(path, grid(rows, titles=titles))
 
 
-def evaluate_kind(pipe: SketchToImage, kind: str, strokes: Path, prepared: Path, out: Path, tag: str) -> dict:
+def evaluate_kind(pipe: SketchToImage, kind: str, strokes: Path, prepared: Path, out: Path, tag: str, real_from: str = "") -> dict:
     result: dict = {}
     dirs = prepared_dirs(prepared, kind)
-    real = load_pairs(dirs[:1], "val", pipe.size).photos if dirs else None  # one folder: the photos are the same in each
+    variant = prepared / f"{kind}_{real_from}"
+    real_dirs = [variant] if real_from and (variant / "manifest.json").is_file() else dirs[:1]  # one folder: the photos are the same in each
+    real = load_pairs(real_dirs, "val", pipe.size).photos if real_dirs else None
     try:
         doodles = render_human_set(strokes_file(strokes, kind))
         seen, outputs = generate_human(pipe, doodles, kind)
@@ -70,6 +72,8 @@ def main() -> None:
     ap.add_argument("--prepared", type=Path, required=True, help="folder of prepared datasets (<kind>, <kind>_hed, ...)")
     ap.add_argument("--kinds", nargs="*", help="kinds to score (default: every kind of each model)")
     ap.add_argument("--out", type=Path, default=Path("reports/quality"))
+    ap.add_argument("--real-from", default="", metavar="SUFFIX",
+                    help="score realism against the val photos of <kind>_SUFFIX where it exists (e.g. nobg: photos with their backgrounds)")
     ap.add_argument("--raw", action="store_true", help="keep the model's paint outside the drawn outlines (no keep-inside fade)")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -80,9 +84,10 @@ def main() -> None:
     for name in args.model:
         folder = find_model(name)
         pipe = SketchToImage.from_pretrained(folder, keep_inside=not args.raw)
-        tag = f"{Path(name).parent.name}_" if len(args.model) > 1 else ""
+        run_name = folder.parent.name if folder.name in ("checkpoint", "model") else folder.name  # a run's folder names it
+        tag = f"{run_name}_" if len(args.model) > 1 else ""
         for kind in args.kinds or pipe.kinds or pipe.info.kinds:
-            r = evaluate_kind(pipe, kind, strokes, args.prepared, args.out, tag)
+            r = evaluate_kind(pipe, kind, strokes, args.prepared, args.out, tag, args.real_from)
             report[f"{name}:{kind}"] = r
             h, v = r.get("human", {}), r.get("val", {})
 

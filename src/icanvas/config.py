@@ -185,6 +185,7 @@ class RunConfig:
     num_samples: int = 8  # rows in a sample grid
     threads: int = 0  # torch CPU threads; 0 = all cores of this process
     eval_every: int = 0  # steps between held-out evaluations (methods that have one); 0 = only after the last step
+    init_from: str = ""  # a run folder (or its checkpoint/) whose weights a new run starts from; "" = random init
 
     def __post_init__(self) -> None:
         _check(self.steps >= 1, "run.steps", "must be >= 1")

@@ -79,6 +79,7 @@ class _History:
 
     seconds: float = 0.0  # of the invocations before this one
     commands: list[str] = field(default_factory=list)  # first the one that started the run
+    origin: str = ""  # what run.init_from started from, for the card
 
 
 def _save_checkpoint(run_dir: Path, prepared: Any, cfg: Any, step: int, history: _History) -> None:
@@ -88,7 +89,7 @@ def _save_checkpoint(run_dir: Path, prepared: Any, cfg: Any, step: int, history:
         save_pretrained(prepared.trainer.generator, tmp, method=cfg.method, config=prepared.trainer.model_config, meta=prepared.meta)
         state = {"step": step, "trainer": prepared.trainer.state_dict(), "torch_rng": torch.get_rng_state(),
                  "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [], "version": __version__,
-                 "history": {"seconds": history.seconds, "commands": history.commands}}
+                 "history": {"seconds": history.seconds, "commands": history.commands, "origin": history.origin}}
         torch.save(state, tmp / TRAIN_STATE_FILE)
         if final.exists():
             shutil.rmtree(old, ignore_errors=True)
@@ -113,14 +114,29 @@ def _load_checkpoint(ckpt: Path, prepared: Any) -> tuple[int, _History]:
     if state.get("cuda_rng") and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda_rng"])
     past = state.get("history") or {}
-    return int(state["step"]), _History(float(past.get("seconds", 0.0)), list(past.get("commands", [])))
+    return int(state["step"]), _History(float(past.get("seconds", 0.0)), list(past.get("commands", [])), str(past.get("origin", "")))
+
+
+def _warm_start(cfg: Any, prepared: Any) -> str:
+    """Load ``run.init_from`` into a fresh trainer; returns the card's line on where the weights came from."""
+    from icanvas.training.warm_start import read_start_point
+
+    if not hasattr(prepared.trainer, "warm_start"):
+        raise ConfigError(f"run.init_from is not available for {cfg.method} runs.", "Remove run.init_from from the preset.")
+    start = read_start_point(cfg.run.init_from)
+    if start.method != cfg.method:
+        raise ConfigError(f"run.init_from: {start.folder} is a {start.method} run, and this is a {cfg.method} run.",
+                          "Start from a run of the same method.")
+    prepared.trainer.warm_start(start.trainer, start.kinds)
+    first = f"; it was started with `{start.commands[0]}`" if start.commands else ""
+    return f"`{start.folder}` at step {start.step} ({start.seconds / 60:.1f} min of training{first})"
 
 
 _NOT_EVALUATED = "Not evaluated yet: run `icanvas evaluate --model <this folder> --data <prepared val folder> --out <report>`."
 
 
 def _card(cfg: Any, prepared: Any, result_steps: int, seconds: float, commands: list[str], device: torch.device,
-          metrics: str = _NOT_EVALUATED) -> str:
+          metrics: str = _NOT_EVALUATED, origin: str = "") -> str:
     g = prepared.trainer.generator
     mc = to_dict(prepared.trainer.model_config)
     hints = " + colour hints" if prepared.meta.get("hints") else ""
@@ -139,7 +155,9 @@ def _card(cfg: Any, prepared: Any, result_steps: int, seconds: float, commands: 
     runs = f" in {len(commands)} invocations (--resume)" if len(commands) > 1 else ""
     training += [f"- Time: {seconds / 60:.1f} min{runs} on {device.type} ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)",
                  f"- Command: `{commands[0] if commands else ''}`"]
-    training += [f"- Continued with: `{c}`" for c in commands[1:]] + [f"- iCanvas {__version__}"]
+    training += [f"- Continued with: `{c}`" for c in commands[1:]]
+    training += [f"- Started from the weights of {origin}"] if origin else []
+    training += [f"- iCanvas {__version__}"]
     nl = "\n"
     return f"""# iCanvas model: {title} ({cfg.method})
 
@@ -198,6 +216,8 @@ def run_training(cfg: Any, data_dirs: list[Path], run_dir: Path, *, resume: bool
     prepared = recipe.prepare(cfg, data_dirs, device, info)
     final_eval: dict[str, Any] | None = None
     start, history = _load_checkpoint(ckpt, prepared) if ckpt is not None else (0, _History())
+    if ckpt is None and cfg.run.init_from:
+        history.origin = _warm_start(cfg, prepared)
     history.commands.append(command)
     steps, bs = cfg.run.steps, cfg.run.batch_size
     writer = None
@@ -238,7 +258,7 @@ def run_training(cfg: Any, data_dirs: list[Path], run_dir: Path, *, resume: bool
                 _write_eval(recipe.evaluate(cfg, prepared), done, time.perf_counter() - t_start, metrics_file, writer, bar)
             if done % cfg.run.checkpoint_every == 0 or done == steps or done == last:
                 if info.is_main:
-                    _save_checkpoint(run_dir, prepared, cfg, done, _History(history.seconds + time.perf_counter() - t_start, history.commands))
+                    _save_checkpoint(run_dir, prepared, cfg, done, _History(history.seconds + time.perf_counter() - t_start, history.commands, history.origin))
                 dist_util.barrier(info)
         if info.is_main and recipe.evaluate and done == steps:  # the finished model is always evaluated
             final_eval = recipe.evaluate(cfg, prepared)
@@ -253,7 +273,7 @@ def run_training(cfg: Any, data_dirs: list[Path], run_dir: Path, *, resume: bool
     seconds = time.perf_counter() - t_start
     if done < steps:  # stopped early: the checkpoint is the result
         if info.is_main and done % cfg.run.checkpoint_every != 0 and done != last:
-            _save_checkpoint(run_dir, prepared, cfg, done, _History(history.seconds + seconds, history.commands))
+            _save_checkpoint(run_dir, prepared, cfg, done, _History(history.seconds + seconds, history.commands, history.origin))
         dist_util.barrier(info)
         dist_util.shutdown(info)
         return TrainResult(run_dir, run_dir / "checkpoint", done, seconds, waited / max(seconds, 1e-9))
@@ -263,7 +283,7 @@ def run_training(cfg: Any, data_dirs: list[Path], run_dir: Path, *, resume: bool
         if info.enabled:
             (run_dir / "distributed.json").write_text(json.dumps({"world_size": info.world_size, "fingerprints": fingerprints}))
         metrics = recipe.card_extra(cfg, prepared, final_eval) if recipe.card_extra else _NOT_EVALUATED
-        card = _card(cfg, prepared, steps, history.seconds + seconds, history.commands, device, metrics)
+        card = _card(cfg, prepared, steps, history.seconds + seconds, history.commands, device, metrics, history.origin)
         save_pretrained(prepared.trainer.generator, model_dir, method=cfg.method, config=prepared.trainer.model_config,
                         meta=prepared.meta, card=card)
         if recipe.finish:

@@ -156,5 +156,26 @@ class Pix2PixTrainer:
         for s, sd in zip(self.sched, state["sched"]):
             s.load_state_dict(sd)
 
+    def warm_start(self, state: dict[str, Any], source_kinds: list[str]) -> None:
+        """Start from another pix2pix run's weights (see :mod:`.warm_start`); kind tables follow ``data.kinds``."""
+        from icanvas.training.warm_start import kind_rows, load_matching
+
+        g_src, d_src = state["generator"], state["discriminator"]
+        rows = kind_rows(source_kinds, list(self.cfg.data.kinds)) if self.cfg.generator.num_classes else []
+        g_map = {k: (0, rows) for k in g_src if k == "class_embed.weight" or (k.startswith("film.") and k.endswith(".weight"))}
+        load_matching(unwrap(self.G), g_src, g_map if rows else {})
+        d = unwrap(self.D)
+        first = next(k for k, v in d.state_dict().items() if v.ndim == 4)  # the first conv sees the inputs
+        prefix = first.rsplit(".", 1)[0].split(".parametrizations")[0]
+        source_planes = d_src[first].shape[1] - (d.state_dict()[first].shape[1] - self.kind_planes)
+        d_map, fresh = {}, frozenset()
+        if self.kind_planes and source_planes > 0:
+            base = d.state_dict()[first].shape[1] - self.kind_planes
+            d_map = {first: (1, list(range(base)) + [base + r for r in rows])}
+            # spectral norm's power-iteration vectors have the old input size; they re-converge in a few steps
+            fresh = frozenset(k for k in d.state_dict() if k.startswith(prefix) and k != first and d.state_dict()[k].ndim == 1
+                              and d_src[k].shape != d.state_dict()[k].shape)
+        load_matching(d, d_src, d_map, fresh)
+
     def modules_for_fingerprint(self) -> nn.Module:
         return nn.ModuleList([unwrap(self.G), unwrap(self.D)])
