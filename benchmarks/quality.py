@@ -9,7 +9,9 @@ realism (patch sliced Wasserstein distance to held-out real photos of the kind, 
 better) and sketch adherence (F1 of the output's lines against the input lines). Where a
 prepared validation split exists (``--prepared/<kind>*``) it also scores L1, SSIM, realism
 and adherence on it. Prints one table and writes, per kind, ``human_<kind>.png`` (doodle |
-picture) and ``val_<kind>.png`` (sketch | picture | photo) plus ``quality.json``.
+picture) and ``val_<kind>.png`` (sketch | picture | photo) plus ``quality.json``, and per model
+``samples.png``: the pictures made from the first three drawings of each kind, without the
+drawings, for its model card.
 Several ``--model`` values give one table with a row block per model (e.g. an ablation).
 """
 
@@ -30,6 +32,7 @@ from icanvas.pipelines.sketch_to_image import SketchToImage
 from icanvas.sheets import grid, save_png
 
 SHEET_ROWS = 8  # drawings shown per contact sheet
+CARD_ROWS = 3  # pictures per kind on a model's sample sheet (from the first drawings of the human set)
 
 
 def prepared_dirs(root: Path, kind: str) -> list[Path]:
@@ -43,8 +46,11 @@ def sheet(path: Path, columns: list[np.ndarray], titles: list[str]) -> None:
     save_png(path, grid(rows, titles=titles))
 
 
-def evaluate_kind(pipe: SketchToImage, kind: str, strokes: Path, prepared: Path, out: Path, tag: str, real_from: str = "") -> dict:
+def evaluate_kind(pipe: SketchToImage, kind: str, strokes: Path, prepared: Path, out: Path, tag: str,
+                  real_from: str = "") -> tuple[dict, np.ndarray | None]:
+    """Scores of one kind, and the pictures made from people's drawings (None when there are none)."""
     result: dict = {}
+    pictures = None
     dirs = prepared_dirs(prepared, kind)
     variant = prepared / f"{kind}_{real_from}"
     real_dirs = [variant] if real_from and (variant / "manifest.json").is_file() else dirs[:1]  # one folder: the photos are the same in each
@@ -53,6 +59,7 @@ def evaluate_kind(pipe: SketchToImage, kind: str, strokes: Path, prepared: Path,
         doodles = render_human_set(strokes_file(strokes, kind))
         seen, outputs = generate_human(pipe, doodles, kind)
         result["human"] = score(seen, outputs, targets=None, real=real)
+        pictures = outputs
         sheet(out / f"{tag}human_{kind}.png", [doodles, outputs], ["doodle", "picture"])
     except ICanvasError as e:
         result["human_error"] = str(e)
@@ -62,7 +69,7 @@ def evaluate_kind(pipe: SketchToImage, kind: str, strokes: Path, prepared: Path,
         outputs = run_backend(pipe, pairs.sketches, pairs.labels)
         result["val"] = score(pairs.sketches, outputs, targets=pairs.photos, real=pairs.photos)
         sheet(out / f"{tag}val_{kind}.png", [pairs.sketches, outputs, pairs.photos], ["sketch", "picture", "photo"])
-    return result
+    return result, pictures
 
 
 def main() -> None:
@@ -86,8 +93,9 @@ def main() -> None:
         pipe = SketchToImage.from_pretrained(folder, keep_inside=not args.raw)
         run_name = folder.parent.name if folder.name in ("checkpoint", "model") else folder.name  # a run's folder names it
         tag = f"{run_name}_" if len(args.model) > 1 else ""
+        pictures: dict[str, np.ndarray | None] = {}
         for kind in args.kinds or pipe.kinds or pipe.info.kinds:
-            r = evaluate_kind(pipe, kind, strokes, args.prepared, args.out, tag, args.real_from)
+            r, pictures[kind] = evaluate_kind(pipe, kind, strokes, args.prepared, args.out, tag, args.real_from)
             report[f"{name}:{kind}"] = r
             h, v = r.get("human", {}), r.get("val", {})
 
@@ -96,6 +104,10 @@ def main() -> None:
 
             print(f"| {name} | {kind} | {f(h, 'swd')} | {f(h, 'adherence_f1')} | {f(v, 'l1')} | {f(v, 'ssim')} | "
                   f"{f(v, 'swd')} | {f(v, 'adherence_f1')} |", flush=True)
+        made = {k: p for k, p in pictures.items() if p is not None and len(p)}
+        if made:  # pictures only (the drawings are the dataset's): the sample sheet of a model card
+            n = min(CARD_ROWS, *(len(p) for p in made.values()))
+            save_png(args.out / f"{tag}samples.png", grid([[made[k][i] for k in made] for i in range(n)], titles=list(made)))
     (args.out / "quality.json").write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nSheets and quality.json in {args.out}")
 

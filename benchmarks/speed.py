@@ -31,7 +31,8 @@ from icanvas.runtime.onnx import OnnxBackend, TorchBackend, export_onnx
 
 GENERATORS = {  # label -> preset whose generator is measured
     "reference pix2pix 256 (ngf 64, BN)": "pix2pix-reference",
-    "ours icanvas-256 (bundled, 6 kinds)": "icanvas-256",
+    "ours icanvas-256-kind (bundled, one per kind)": "icanvas-256-kind",
+    "ours icanvas-256 (class-conditional base)": "icanvas-256",
     "ours pix2pix-256": "pix2pix-256",
     "ours pix2pix-128": "pix2pix-128",
 }

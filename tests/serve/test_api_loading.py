@@ -43,6 +43,8 @@ def test_load_pipelines_serves_each_kind_once(tmp_path, monkeypatch):
     cat_pipe, cat_label = pipelines["cat"]
     assert cat_label == "cat" and cat_pipe.info.path.name == "pets"  # class-conditional: one kind label each
     assert pipelines["mystery"][1] is None  # no kinds in its config: the folder name
+    names = [k for k in pipelines if k in ("cat", "panda", "mystery")]
+    assert names == ["cat", "panda", "mystery"]  # the studio's kind order, not folder order; unknown kinds last
 
 
 def test_app_without_given_models_loads_them_from_the_model_path(tmp_path, monkeypatch, settings):

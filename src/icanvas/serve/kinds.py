@@ -118,7 +118,8 @@ def load_pipelines(extra_dirs: list[Path] | None = None, backend: str = "auto") 
         for kind, label in served:
             if kind not in pipelines:
                 pipelines[kind] = (pipe, label)
-    return pipelines
+    known = list(KIND_TABLE)  # the page lists kinds in this order whichever model folders they come from
+    return dict(sorted(pipelines.items(), key=lambda kv: known.index(kv[0]) if kv[0] in known else len(known)))
 
 
 def load_recognizer(extra_dirs: list[Path] | None = None) -> Any:
