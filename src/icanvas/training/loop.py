@@ -128,8 +128,9 @@ def _warm_start(cfg: Any, prepared: Any) -> str:
         raise ConfigError(f"run.init_from: {start.folder} is a {start.method} run, and this is a {cfg.method} run.",
                           "Start from a run of the same method.")
     prepared.trainer.warm_start(start.trainer, start.kinds)
-    first = f"; it was started with `{start.commands[0]}`" if start.commands else ""
-    return f"`{start.folder}` at step {start.step} ({start.seconds / 60:.1f} min of training{first})"
+    notes = ([f"{start.seconds / 60:.1f} min of training"] if start.seconds else []) + \
+        ([f"started with `{start.commands[0]}`"] if start.commands else [])
+    return f"`{start.folder}` at step {start.step}" + (f" ({'; '.join(notes)})" if notes else "")
 
 
 _NOT_EVALUATED = "Not evaluated yet: run `icanvas evaluate --model <this folder> --data <prepared val folder> --out <report>`."
