@@ -72,3 +72,38 @@ def test_pipeline_fades_paint_outside_the_drawing_unless_asked_not_to():
     raw = SketchToImage(_Brown(), info, keep_inside=False).run([drawing])[0].square
     assert (raw == raw[0, 0]).all() and raw[0, 0, 0] < 100  # brown everywhere
     assert (kept[0, 0] == 255).all() and (kept[S // 2, S // 2] == raw[0, 0]).all()
+
+
+def _span(lines: np.ndarray) -> float:
+    ys, xs = np.nonzero(lines < 128)
+    return max(xs.max() - xs.min() + 1, ys.max() - ys.min() + 1) / lines.shape[0]
+
+
+@pytest.mark.parametrize("fill", [None, 0.5])
+def test_drawings_are_framed_to_the_share_the_training_drawings_filled(fill):
+    meta = {"subject_fill": fill} if fill else {}
+    info = ModelInfo(path=None, method="pix2pix", config=UNetConfig(image_size=S, ngf=2, max_channels=4), meta=meta)
+    page = np.full((200, 300), 255, np.uint8)
+    cv2.circle(page, (150, 100), 90, 0, 3)  # a face drawn across the whole page
+    drawing = Drawing(lines=page, colors=np.zeros((200, 300, 3), np.uint8), color_mask=np.zeros((200, 300), bool), source="test")
+    out = SketchToImage(_Brown(), info, keep_inside=False).run([drawing])[0]
+    span = _span(out.lines)
+    if fill:
+        assert abs(span - fill) < 0.05  # the model sees the drawing at the training drawings' size
+    else:
+        assert span > 0.8  # no framing recorded: cropped close around the ink
+    assert out.image.shape == (200, 300, 3)  # pasted back at the drawing's place and size
+    assert (out.image[100, 150] < 100).all() and (out.image[5, 5] == 255).all()
+
+
+def test_subject_fill_is_the_median_span_of_the_training_drawings():
+    from icanvas.data.datasets import PairedImages
+
+    sketches = np.full((3, 40, 40), 255, np.uint8)
+    sketches[0, 10:30, 5:15] = 0  # spans 20 of 40
+    sketches[1, 0:40, 0:2] = 0  # spans 40
+    sketches[2, 5:15, 5:15] = 0  # spans 10
+    data = PairedImages(sketches, np.zeros((3, 40, 40, 3), np.uint8), np.zeros(3, np.int64), [], ["a", "b", "c"])
+    assert data.subject_fill() == 0.5
+    blank = PairedImages(np.full((1, 8, 8), 255, np.uint8), np.zeros((1, 8, 8, 3), np.uint8), np.zeros(1, np.int64), [], ["x"])
+    assert blank.subject_fill() == 0.0

@@ -39,6 +39,18 @@ class PairedImages:
     def __len__(self) -> int:
         return len(self.files)
 
+    def subject_fill(self) -> float:
+        """Median share of the side that a sketch's drawing spans (longer side of its ink box; 0 when blank).
+
+        Pipelines frame a user's drawing to the same share, so a face drawn across the
+        whole canvas reaches the model at the size the training faces had."""
+        fills = []
+        for sk in self.sketches:
+            rows, cols = np.nonzero((sk < 128).any(axis=1))[0], np.nonzero((sk < 128).any(axis=0))[0]
+            if len(rows):
+                fills.append(max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1) / sk.shape[0])
+        return round(float(np.median(fills)), 3) if fills else 0.0
+
 
 def read_manifest(folder: Path) -> dict:
     path = Path(folder) / MANIFEST

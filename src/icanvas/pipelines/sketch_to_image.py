@@ -95,6 +95,9 @@ class SketchToImage:
         # pen width of the training sketches, px at the model's size; drawings are redrawn with
         # it so a thick marker and a thin pencil look alike to the model (None = keep as drawn)
         self.line_width: int | None = info.meta.get("line_width")
+        # median share of the square the training drawings spanned; drawings are framed with
+        # paper around them to match (never tighter than CROP_MARGIN)
+        self.subject_fill: float = float(info.meta.get("subject_fill") or 0.0)
 
     @classmethod
     def from_pretrained(cls, folder: str | Path, backend: str = "auto", keep_inside: bool = True) -> "SketchToImage":
@@ -110,16 +113,26 @@ class SketchToImage:
         """Drawing -> model input (C, S, S) float32, crop box, letterbox placement."""
         box = ink_box(drawing.lines)
         x0, y0, x1, y1 = box
-        lines, placement = letterbox_sketch(drawing.lines[y0:y1, x0:x1], self.size)
+        pad = self.framing_pad(drawing.lines, box)
+        lines, placement = letterbox_sketch(np.pad(drawing.lines[y0:y1, x0:x1], pad, constant_values=255), self.size)
         if self.line_width:
             redrawn = normalize_edge_map(lines, line_width=int(self.line_width), min_component=MIN_STROKE)
             lines = redrawn if (redrawn < 128).any() else lines
         x = (lines.astype(np.float32) / 127.5 - 1.0)[None]  # (1, S, S)
         if self.hints:
-            colors, _ = letterbox(drawing.colors[y0:y1, x0:x1], self.size, fill=0)
-            mask, _ = letterbox(drawing.color_mask[y0:y1, x0:x1].astype(np.uint8) * 255, self.size, fill=0)
+            colors, _ = letterbox(np.pad(drawing.colors[y0:y1, x0:x1], ((pad, pad), (pad, pad), (0, 0))), self.size, fill=0)
+            mask, _ = letterbox(np.pad(drawing.color_mask[y0:y1, x0:x1].astype(np.uint8) * 255, pad), self.size, fill=0)
             x = np.concatenate([x, encode_hints(colors, mask > 127)], axis=0)  # (5, S, S)
-        return x, box, placement
+        return x, box, (placement, pad)
+
+    def framing_pad(self, lines: np.ndarray, box: tuple) -> int:
+        """Paper (px) to add on every side of the ``box`` crop so the ink spans ``subject_fill`` of the square."""
+        x0, y0, x1, y1 = box
+        ys, xs = np.nonzero(lines[y0:y1, x0:x1] < 128)
+        if not self.subject_fill or len(xs) == 0:
+            return 0
+        ink = max(xs.max() - xs.min() + 1, ys.max() - ys.min() + 1)
+        return max(0, int(round((ink / self.subject_fill - max(x1 - x0, y1 - y0)) / 2)))
 
     def finish(self, square: np.ndarray, drawing: Drawing, box: tuple, placement: object) -> np.ndarray:
         """Model output (S, S, 3) -> picture of the input's aspect, drawn region pasted in place."""
@@ -129,7 +142,12 @@ class SketchToImage:
         page = np.full((oh, ow, 3), 255, np.uint8)
         x0, y0, x1, y1 = (int(round(v * scale)) for v in box)
         x1, y1 = max(x1, x0 + 1), max(y1, y0 + 1)
+        placement, pad = placement
         region = unletterbox(square, placement)
+        if pad:  # drop the paper added around the crop
+            k = region.shape[0] / (box[3] - box[1] + 2 * pad)  # region px per drawing px
+            p = int(round(pad * k))
+            region = region[p : max(p + 1, region.shape[0] - p), p : max(p + 1, region.shape[1] - p)]
         page[y0:y1, x0:x1] = cv2.resize(region, (x1 - x0, y1 - y0), interpolation=cv2.INTER_CUBIC if region.shape[0] < y1 - y0 else cv2.INTER_AREA)
         return page
 
