@@ -76,3 +76,41 @@ def test_film_and_kind_input_need_classes():
         UNetConfig(class_film=True)
     with pytest.raises(ConfigError, match="kind_input"):
         load_train_config("tiny", ["discriminator.kind_input=true"])
+
+
+def test_resize_upsampling_folds_into_an_equal_transposed_conv():
+    import copy
+
+    from torch import nn
+
+    from icanvas.models.layers import fold_resize_upsampling
+
+    torch.manual_seed(0)
+    cfg = UNetConfig(image_size=32, ngf=4, max_channels=16, upsample="resize", num_classes=2, class_film=True, dropout=0.0)
+    g = UNetGenerator(cfg).eval()
+    folded = fold_resize_upsampling(copy.deepcopy(g)).eval()
+    assert not any(isinstance(m, nn.Upsample) for m in folded.modules())
+    assert sum(isinstance(m, nn.ConvTranspose2d) for m in folded.modules()) == sum(isinstance(m, nn.Upsample) for m in g.modules()) > 0
+    x, label = torch.randn(2, 1, 32, 32), torch.tensor([0, 1])
+    with torch.no_grad():
+        assert torch.allclose(g(x, label), folded(x, label), atol=1e-5)
+    reflect = nn.Sequential(nn.Upsample(scale_factor=2), nn.Conv2d(3, 3, 3, padding=1, padding_mode="reflect"))
+    assert isinstance(fold_resize_upsampling(nn.Sequential(reflect))[0], nn.Sequential)  # not the same maths: left alone
+
+
+def test_onnx_export_of_a_resize_model_matches_pytorch(tmp_path):
+    import numpy as np
+    import onnxruntime as ort
+
+    from icanvas.checkpoint import ModelInfo
+    from icanvas.runtime.onnx import export_onnx
+
+    torch.manual_seed(1)
+    cfg = UNetConfig(image_size=32, ngf=4, max_channels=16, upsample="resize", dropout=0.0)
+    g = UNetGenerator(cfg).eval()
+    path = export_onnx(g, ModelInfo(path=tmp_path, method="pix2pix", config=cfg), tmp_path / "g.onnx")
+    x = torch.randn(1, 1, 32, 32)
+    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"sketch": x.numpy()})[0]
+    with torch.no_grad():
+        assert np.abs(got - g(x).numpy()).max() < 1e-4
+    assert any(isinstance(m, torch.nn.Upsample) for m in g.modules())  # the model itself is unchanged

@@ -7,6 +7,7 @@ onnxruntime when it is installed: at 256 px it is 2-3x faster than eager PyTorch
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 import warnings
@@ -19,6 +20,7 @@ from torch import nn
 
 from icanvas.checkpoint import WEIGHTS_FILE, ModelInfo
 from icanvas.errors import CheckpointError
+from icanvas.models.layers import fold_resize_upsampling
 
 ONNX_FILE = "generator.onnx"
 OPSET = 17  # ONNX operator set used for export
@@ -41,6 +43,9 @@ class _WithLabel(nn.Module):
         return self.g(x, label)
 
 
+EXPORT_VERSION = 2  # bumped when export_onnx writes a different graph for the same weights (cache key)
+
+
 def export_onnx(generator: nn.Module, info: ModelInfo, path: str | Path) -> Path:
     """Write ``generator`` as ONNX with a dynamic batch axis; returns the path."""
     path = Path(path)
@@ -50,6 +55,7 @@ def export_onnx(generator: nn.Module, info: ModelInfo, path: str | Path) -> Path
     channels = cfg.in_channels + cfg.hint_channels
     x = torch.zeros(1, channels, size, size)
     conditional = getattr(cfg, "num_classes", 0) > 0
+    generator = fold_resize_upsampling(copy.deepcopy(generator))  # same numbers, 2.25x fewer multiply-adds in the decoder
     module = _WithLabel(generator) if conditional else generator
     args = (x, torch.zeros(1, dtype=torch.long)) if conditional else (x,)
     names = ["sketch", "label"] if conditional else ["sketch"]
@@ -117,7 +123,7 @@ def cached_onnx(generator: nn.Module, info: ModelInfo) -> Path:
     if local.is_file() and local.stat().st_mtime >= weights.stat().st_mtime:
         return local
     digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
-    target = cache_dir() / "onnx" / f"{digest}.onnx"
+    target = cache_dir() / "onnx" / f"{digest}-e{EXPORT_VERSION}.onnx"
     if not target.is_file():
         export_onnx(generator, info, target)
     return target
