@@ -106,4 +106,12 @@ def test_sample_writes_pictures_and_grid_deterministically(monkeypatch, capsys, 
         outs.append(np.asarray(Image.open(tmp_path / name / "sample_001.png")))
     assert outs[0].shape == (32, 32, 3) and np.array_equal(outs[0], outs[1])
     code, text = run(monkeypatch, capsys, "sample", "--model", "cat", "-o", tmp_path / "c")
-    assert code == 2 and "a pix2pix model, and this needs a dcgan model" in text  # the bundled cat model draws from sketches
+    assert code == 2 and "is a pix2pix model" in text and "dcgan" in text  # the bundled cat model draws from sketches
+
+
+def test_a_mistyped_command_gets_a_usage_error_not_a_traceback(monkeypatch, capsys):
+    code, out = run(monkeypatch, capsys, "list")
+    assert code == 2
+    assert "No such command 'list'" in out and "Traceback" not in out
+    code, out = run(monkeypatch, capsys, "generate", "--no-such-option")
+    assert code == 2 and "No such option" in out and "Traceback" not in out

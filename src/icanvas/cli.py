@@ -383,10 +383,9 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("Interrupted; a training run can continue with --resume.")
         sys.exit(130)
-    except Exception as e:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(e, click.ClickException):
+    except Exception as e:  # usage errors (unknown command or option) arrive here in non-standalone mode
+        # typer may bring its own copy of click, so recognise them by what they offer, not by class
+        if callable(getattr(e, "show", None)) and isinstance(getattr(e, "exit_code", None), int):
             e.show()
             sys.exit(e.exit_code)
         raise
