@@ -84,6 +84,12 @@ def test_generate_with_a_bundled_kind(monkeypatch, capsys, tmp_path):
     assert picture.shape == (300, 400, 3)
     inside, outside = picture[130:190, 170:230].astype(int), picture[5:30, 5:30].astype(int)
     assert inside.mean() < outside.mean() - 20  # the cat is painted where the drawing is, paper stays light
+    code, text = run(monkeypatch, capsys, "generate", "--model", "face", "--backend", "torch", tmp_path / "doodle.png", "-o",
+                     tmp_path / "face.png", "--side-by-side")
+    assert code == 0, text  # a .png output is the picture itself; the face model frames the drawing smaller
+    assert np.asarray(Image.open(tmp_path / "face.png")).shape == (300, 400, 3) and (tmp_path / "face_pair.png").is_file()
+    code, text = run(monkeypatch, capsys, "generate", "--model", "cat", tmp_path / "doodle.png", tmp_path / "doodle.png", "-o", tmp_path / "x.png")
+    assert code == 2 and "one file" in text and not (tmp_path / "x.png").exists()
 
 
 def test_sample_writes_pictures_and_grid_deterministically(monkeypatch, capsys, tmp_path):

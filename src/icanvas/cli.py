@@ -113,14 +113,14 @@ def train(
 def generate(
     inputs: Annotated[list[Path], typer.Argument(help="Drawings: PNG, JPEG or WebP, any size.")],
     model: Annotated[str, typer.Option(help="Model name or a kind it draws (see 'icanvas models'), or a model folder.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the pictures.")] = Path("out"),
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the pictures, or a .png file for one drawing.")] = Path("out"),
     kind: Annotated[Optional[str], typer.Option(help="Kind to draw, for models that draw several.")] = None,
     backend: Annotated[str, typer.Option(help="auto (onnxruntime when installed), onnx or torch.")] = "auto",
     side_by_side: Annotated[bool, typer.Option(help="Also write drawing|picture pairs.")] = False,
 ) -> None:
     """Turn drawings into pictures.
 
-    Example: `icanvas generate --model cat my_cat.png -o pictures/`
+    Example: `icanvas generate --model cat my_cat.png -o pictures/` (or `-o cat.png` for one drawing)
     """
     import numpy as np
 
@@ -129,6 +129,9 @@ def generate(
     from icanvas.pipelines.sketch_to_image import SketchToImage
     from icanvas.sheets import grid, save_png
 
+    one_file = output.suffix.lower() == ".png"
+    if one_file and len(inputs) > 1:
+        raise ConfigError(f"-o {output} is one file, and there are {len(inputs)} drawings.", "Give -o a folder for several drawings.")
     folder, implied = find_model_for(model)
     kind = kind or implied
     pipe = SketchToImage.from_pretrained(folder, backend=backend)
@@ -140,10 +143,10 @@ def generate(
             failures += 1
             err.print(f"[red]{path}[/red]: {e}")
             continue
-        target = output / f"{path.stem}.png"
+        target = output if one_file else output / f"{path.stem}.png"
         save_png(target, res.image)
         if side_by_side:
-            save_png(output / f"{path.stem}_pair.png", grid([[np.asarray(res.drawing.lines), res.image]]))
+            save_png(target.with_name(f"{target.stem}_pair.png"), grid([[np.asarray(res.drawing.lines), res.image]]))
         out.print(f"{path} -> {target}  ({res.drawing.source}; {pipe.backend.name})")
     if failures:
         raise typer.Exit(2)
