@@ -165,16 +165,16 @@ class Pix2PixTrainer:
         g_map = {k: (0, rows) for k in g_src if k == "class_embed.weight" or (k.startswith("film.") and k.endswith(".weight"))}
         load_matching(unwrap(self.G), g_src, g_map if rows else {})
         d = unwrap(self.D)
-        first = next(k for k, v in d.state_dict().items() if v.ndim == 4)  # the first conv sees the inputs
-        prefix = first.rsplit(".", 1)[0].split(".parametrizations")[0]
-        source_planes = d_src[first].shape[1] - (d.state_dict()[first].shape[1] - self.kind_planes)
+        own = d.state_dict()
+        first = next(k for k, v in own.items() if v.ndim == 4)  # the first conv sees the inputs
+        prefix = first.rsplit(".", 1)[0].split(".parametrizations")[0] + "."
+        base = own[first].shape[1] - self.kind_planes  # sketch (+ hints) + picture channels
         d_map, fresh = {}, frozenset()
-        if self.kind_planes and source_planes > 0:
-            base = d.state_dict()[first].shape[1] - self.kind_planes
+        if self.kind_planes and d_src[first].shape[1] > base:
             d_map = {first: (1, list(range(base)) + [base + r for r in rows])}
             # spectral norm's power-iteration vectors have the old input size; they re-converge in a few steps
-            fresh = frozenset(k for k in d.state_dict() if k.startswith(prefix) and k != first and d.state_dict()[k].ndim == 1
-                              and d_src[k].shape != d.state_dict()[k].shape)
+            fresh = frozenset(k for k, v in own.items() if k.startswith(prefix) and k != first and v.ndim == 1
+                              and k in d_src and d_src[k].shape != v.shape)
         load_matching(d, d_src, d_map, fresh)
 
     def modules_for_fingerprint(self) -> nn.Module:
