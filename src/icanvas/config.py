@@ -139,9 +139,14 @@ class DataConfig:
     load_size: int = 0  # resize to this before a random crop to image_size; 0 = no jitter crop
     flip: bool = True  # random horizontal flips
     kinds: tuple[str, ...] = ()  # class names for class-conditional training; () = all, unconditional
+    # share of the square a user's drawing is framed to at inference (model meta "subject_fill");
+    # 0 = the median span of the training drawings. Set it when what people draw is only part of
+    # the training drawings (a face without the hair around it).
+    subject_fill: float = 0.0
 
     def __post_init__(self) -> None:
         _check(self.load_size >= 0, "data.load_size", "must be >= 0")
+        _check(0.0 <= self.subject_fill <= 1.0, "data.subject_fill", "a share of the square in [0, 1]; 0 = measure it")
 
 
 # ----------------------------------------------------------------------------- training

@@ -72,3 +72,16 @@ def test_batches_are_a_function_of_step_and_cover_the_data(prepared_dir):
     n = len(data) // 2
     got = [r0._index((0 * 2 + 0) * n + j) for j in range(n)] + [r1._index((0 * 2 + 1) * n + j) for j in range(n)]
     assert len(set(got)) == 2 * n
+
+
+def test_model_records_the_framing_of_its_training_drawings(prepared_dir, tmp_path):
+    from icanvas.checkpoint import read_model_info
+    from icanvas.data.datasets import load_pairs
+
+    measured = load_pairs([prepared_dir], "train", 32).subject_fill()
+    res = run_training(load_train_config("tiny", FAST), [prepared_dir], tmp_path / "a")
+    assert read_model_info(res.model_dir).meta["subject_fill"] == measured and 0 < measured <= 1
+    res = run_training(load_train_config("tiny", FAST + ["data.subject_fill=0.45"]), [prepared_dir], tmp_path / "b")
+    assert read_model_info(res.model_dir).meta["subject_fill"] == 0.45
+    with pytest.raises(Exception, match="subject_fill"):
+        load_train_config("tiny", ["data.subject_fill=1.5"])

@@ -81,7 +81,7 @@ def _pix2pix_prepare(cfg: Any, data_dirs: list[Path], device: torch.device, dist
     summary = "\n".join(lines + [f"- Data terms: {'; '.join(terms) or 'not recorded by prepare; check the source data licence'}"])
     meta = {"kinds": kinds, "image_size": size, "class_conditional": cfg.generator.num_classes > 0,
             "hints": cfg.hints.enabled, "sketchify": cfg.sketchify.enabled, "train_pairs": len(train),
-            "subject_fill": train.subject_fill(),
+            "subject_fill": cfg.data.subject_fill or train.subject_fill(),
             "line_width": max(int(m.get("line_width", 2)) * size // int(m.get("size", size)) for m in manifests) or 1}
     return Prepared(Pix2PixTrainer(cfg, device, dist_info), batches, preview, meta, summary,
                     overview=f"{len(train)} training pairs at {size} px")
