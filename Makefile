@@ -10,7 +10,7 @@ BUNDLE := src/icanvas/bundled
 ZAPPOS := UT-Zappos50K shoes / edges2handbags (pix2pix) via edges2shoes_handbags; research / non-commercial
 KINDS_DATA := shoe_hed shoe_xdog handbag_hed handbag_xdog cat panda car face
 
-.PHONY: models data sketch recognizer surprise $(addprefix kind-,$(KIND_MODELS))
+.PHONY: models data sketch sketch-nobg recognizer surprise $(addprefix kind-,$(KIND_MODELS))
 models: sketch recognizer surprise
 
 data: $(addprefix $(WORK)/data/,$(addsuffix /manifest.json,$(KINDS_DATA)))
@@ -28,6 +28,13 @@ $(WORK)/data/car/manifest.json:
 $(WORK)/data/face/manifest.json:
 	$(I) prepare $(DATA)/photos/cartoon_face $(@D) --kind face --data-terms "Google Cartoon Set, CC BY 4.0"
 
+# photo kinds with their backgrounds kept (the panda model's data)
+TERMS_cat := cat photographs of unstated origin; research / non-commercial
+TERMS_panda := panda photographs of unstated origin; research / non-commercial
+TERMS_car := Stanford Cars; research / non-commercial
+$(WORK)/data/%_nobg/manifest.json:
+	$(I) prepare $(DATA)/photos/$* $(@D) --kind $* --data-terms "$(TERMS_$*)"
+
 # The sketch-to-picture models: a class-conditional base run over every kind, stopped at step
 # $(BASE_STEP), then one short fine-tune per kind model from it (configs/icanvas-256-kind.yaml).
 BASE_STEP := 3047
@@ -35,19 +42,28 @@ KIND_MODELS := shoe_handbag cat panda car face
 comma := ,
 DATA_shoe_handbag := shoe_hed shoe_xdog handbag_hed handbag_xdog
 KINDS_shoe_handbag := shoe,handbag
+# the panda model starts from a base trained without background removal on cat, panda and car
+KINDS_DATA_NOBG := shoe_hed shoe_xdog handbag_hed handbag_xdog cat_nobg panda_nobg car_nobg face
+DATA_panda := panda_nobg
+BASE_panda := icanvas-256-nobg
 # people draw a face without the hair that frames every Cartoon Set face: frame drawings to the face's share
 SET_face := --set data.subject_fill=0.45
 
 sketch: data
 	$(I) train --config icanvas-256 $(addprefix --data $(WORK)/data/,$(KINDS_DATA)) --out $(WORK)/icanvas-256 \
 	    --stop-at $(BASE_STEP) $$(test -d $(WORK)/icanvas-256/checkpoint && echo --resume)
+	$(MAKE) sketch-nobg
 	$(MAKE) $(addprefix kind-,$(KIND_MODELS))
+
+sketch-nobg: $(addprefix $(WORK)/data/,$(addsuffix /manifest.json,$(KINDS_DATA_NOBG)))
+	$(I) train --config icanvas-256 $(addprefix --data $(WORK)/data/,$(KINDS_DATA_NOBG)) --out $(WORK)/icanvas-256-nobg \
+	    --stop-at $(BASE_STEP) $$(test -d $(WORK)/icanvas-256-nobg/checkpoint && echo --resume)
 
 # one kind model: its data folders (default: the folder named like it) and its kinds
 kind-%:
 	$(I) train --config icanvas-256-kind $(addprefix --data $(WORK)/data/,$(or $(DATA_$*),$*)) --out $(WORK)/$* \
 	    --set "data.kinds=[$(or $(KINDS_$*),$*)]" --set generator.num_classes=$(words $(subst $(comma), ,$(or $(KINDS_$*),$*))) \
-	    --set run.init_from=$(WORK)/icanvas-256 $(SET_$*) $$(test -d $(WORK)/$*/checkpoint && echo --resume)
+	    --set run.init_from=$(WORK)/$(or $(BASE_$*),icanvas-256) $(SET_$*) $$(test -d $(WORK)/$*/checkpoint && echo --resume)
 	$(I) export --model $(WORK)/$*/model --folder $(BUNDLE)/$*
 
 recognizer:
