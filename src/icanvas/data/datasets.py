@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from icanvas.config import DataConfig, HintConfig
-from icanvas.data.edges import resize_sketch
+from icanvas.data.edges import ink_span, resize_sketch
 from icanvas.data.hints import encode_hints, sample_hints
 from icanvas.errors import DatasetError
 
@@ -44,11 +44,7 @@ class PairedImages:
 
         Pipelines frame a user's drawing to the same share, so a face drawn across the
         whole canvas reaches the model at the size the training faces had."""
-        fills = []
-        for sk in self.sketches:
-            rows, cols = np.nonzero((sk < 128).any(axis=1))[0], np.nonzero((sk < 128).any(axis=0))[0]
-            if len(rows):
-                fills.append(max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1) / sk.shape[0])
+        fills = [span / sk.shape[0] for sk in self.sketches if (span := ink_span(sk))]
         return round(float(np.median(fills)), 3) if fills else 0.0
 
 

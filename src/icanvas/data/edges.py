@@ -52,6 +52,21 @@ def ink_mask(sketch: np.ndarray) -> np.ndarray:
     return np.asarray(sketch) < 128
 
 
+def ink_extent(sketch: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(x0, y0, x1, y1) around the ink (ends exclusive), None for blank paper."""
+    ink = ink_mask(sketch)
+    cols, rows = np.flatnonzero(ink.any(axis=0)), np.flatnonzero(ink.any(axis=1))
+    if len(cols) == 0:
+        return None
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
+def ink_span(sketch: np.ndarray) -> int:
+    """Longer side of the ink's bounding box, px (0 for blank paper)."""
+    box = ink_extent(sketch)
+    return max(box[2] - box[0], box[3] - box[1]) if box else 0
+
+
 def as_photo(photo: np.ndarray) -> np.ndarray:
     """Validate a photo and return it as a contiguous (H, W, 3) uint8 array (grey is repeated)."""
     arr = np.asarray(photo)

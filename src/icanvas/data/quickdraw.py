@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from icanvas.config import RecognizerDataConfig
-from icanvas.data.edges import resize_sketch
+from icanvas.data.edges import ink_extent, resize_sketch
 from icanvas.errors import DatasetError, InputImageError
 
 BITMAP_SIDE = 28  # side of a Quick, Draw! bitmap, px
@@ -130,10 +130,11 @@ def sketch_to_bitmap(lines: np.ndarray, size: int = BITMAP_SIDE) -> np.ndarray:
     if arr.ndim != 2 or arr.dtype != np.uint8 or min(arr.shape) < 1:
         raise InputImageError(f"Expected a sketch of shape (H, W) uint8, got {arr.shape} {arr.dtype}.",
                               "Pass black lines on white paper, e.g. normalize_drawing(read_image(path)).lines.")
-    ys, xs = np.nonzero(arr < 128)
-    if len(xs) == 0:
+    box = ink_extent(arr)
+    if box is None:
         raise InputImageError("The drawing is empty: no lines were found.", "Draw something first.")
-    crop = arr[max(0, ys.min() - 1) : ys.max() + 2, max(0, xs.min() - 1) : xs.max() + 2]
+    x0, y0, x1, y1 = box
+    crop = arr[max(0, y0 - 1) : y1 + 1, max(0, x0 - 1) : x1 + 1]
     k = _WORK_SIDE / max(crop.shape)
     crop = resize_sketch(crop, max(1, round(crop.shape[1] * k)), max(1, round(crop.shape[0] * k)))  # long side 256
     skeleton = cv2.ximgproc.thinning(np.where(crop < 128, 255, 0).astype(np.uint8))  # (h, w) 255 on centre lines

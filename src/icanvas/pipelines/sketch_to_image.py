@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from icanvas.checkpoint import ModelInfo, from_pretrained
-from icanvas.data.edges import letterbox_sketch, normalize_edge_map
+from icanvas.data.edges import ink_extent, ink_span, letterbox_sketch, normalize_edge_map
 from icanvas.data.hints import encode_hints
 from icanvas.data.images import Drawing, letterbox, normalize_drawing, read_image, unletterbox
 from icanvas.errors import ICanvasError
@@ -42,11 +42,11 @@ class Generated:
 
 def ink_box(lines: np.ndarray, margin: float = CROP_MARGIN) -> tuple[int, int, int, int]:
     """(x0, y0, x1, y1) around the ink, grown by ``margin`` and clipped to the image."""
-    ys, xs = np.nonzero(lines < 128)
     h, w = lines.shape
-    if len(xs) == 0:
+    ink = ink_extent(lines)
+    if ink is None:
         return 0, 0, w, h
-    x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+    x0, y0, x1, y1 = ink
     pad = int(round(margin * max(x1 - x0, y1 - y0))) + 2
     return max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad)
 
@@ -127,12 +127,11 @@ class SketchToImage:
 
     def framing_pad(self, lines: np.ndarray, box: tuple) -> int:
         """Paper (px) to add on every side of the ``box`` crop so the ink spans ``subject_fill`` of the square."""
-        x0, y0, x1, y1 = box
-        ys, xs = np.nonzero(lines[y0:y1, x0:x1] < 128)
-        if not self.subject_fill or len(xs) == 0:
+        if not self.subject_fill:
             return 0
-        ink = max(xs.max() - xs.min() + 1, ys.max() - ys.min() + 1)
-        return max(0, int(round((ink / self.subject_fill - max(x1 - x0, y1 - y0)) / 2)))
+        x0, y0, x1, y1 = box
+        ink = ink_span(lines[y0:y1, x0:x1])
+        return max(0, int(round((ink / self.subject_fill - max(x1 - x0, y1 - y0)) / 2))) if ink else 0
 
     def finish(self, square: np.ndarray, drawing: Drawing, box: tuple, placement: object) -> np.ndarray:
         """Model output (S, S, 3) -> picture of the input's aspect, drawn region pasted in place."""
