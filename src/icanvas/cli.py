@@ -32,7 +32,7 @@ def prepare(
     remove_background: Annotated[bool, typer.Option("--remove-background", help="Cut the object out (GrabCut) before extracting lines.")] = False,
     background_init: Annotated[str, typer.Option(help="GrabCut start: border, center or auto.")] = "auto",
     pairs_order: Annotated[str, typer.Option(help="Import aligned pairs: sketch-photo or photo-sketch.")] = "",
-    fit: Annotated[str, typer.Option(help="pad (keep the whole object) or crop (fill the square).")] = "pad",
+    fit: Annotated[str, typer.Option(help="pad (keep the whole photo), crop (fill the square) or subject (the square around the object).")] = "pad",
     line_width: Annotated[int, typer.Option(help="Pen width of extracted lines at 256 px.")] = 2,
     val_fraction: Annotated[float, typer.Option(help="Share held out for validation.")] = 0.1,
     seed: Annotated[int, typer.Option(help="Seed of the split and random steps.")] = 0,

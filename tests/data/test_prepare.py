@@ -91,3 +91,25 @@ def test_blank_sketches_are_refused(tmp_path):
         cv2.imwrite(str(tmp_path / "d" / "train" / f"{i}.png"), pair)
     with pytest.raises(DatasetError, match="blank"):
         load_pairs([tmp_path / "d"], "train", 32)
+
+
+def test_subject_fit_crops_around_the_object(tmp_path):
+    from tests.data.test_segment import small_object_in_a_wide_scene
+
+    (tmp_path / "src").mkdir()
+    photo, _ = small_object_in_a_wide_scene()
+    cv2.imwrite(str(tmp_path / "src" / "scene.png"), cv2.cvtColor(photo, cv2.COLOR_RGB2BGR))
+    share = {}
+    for fit in ("pad", "subject"):
+        opts = PrepareOptions(size=64, fit=fit, background_init="center", val_fraction=0.0)
+        prepare_dataset(tmp_path / "src", tmp_path / fit, opts, workers=1, progress=False)
+        _, out = split_pair(cv2.cvtColor(cv2.imread(str(tmp_path / fit / "train" / "scene.png")), cv2.COLOR_BGR2RGB))
+        red = (out[:, :, 0] > 150) & (out[:, :, 1] < 90)
+        share[fit] = red.mean()
+        if fit == "subject":  # the object sits in the middle of the picture
+            ys, xs = np.nonzero(red)
+            assert abs(xs.mean() - 32) < 4 and abs(ys.mean() - 32) < 4
+    assert share["subject"] > 5 * share["pad"]  # the object fills the picture, not a corner of a wide scene
+    assert json.loads((tmp_path / "subject" / "manifest.json").read_text())["fit"] == "subject"
+    with pytest.raises(ConfigError, match="subject"):
+        PrepareOptions(fit="subject", pairs_order="sketch-photo", edges="dataset").validate()

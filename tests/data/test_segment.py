@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from icanvas.data.segment import _tidy, remove_background
+from icanvas.data.segment import _tidy, remove_background, subject_square
 from icanvas.errors import ConfigError
 
 
@@ -108,3 +108,33 @@ def test_bad_arguments() -> None:
         remove_background(photo, iterations=0)
     with pytest.raises(ConfigError):
         remove_background(photo, fill=300)
+
+
+def small_object_in_a_wide_scene(seed: int = 0) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """A red ellipse filling little of a 96x256 cluttered scene, right of centre; (photo, box x0, y0, x1, y1)."""
+    rng = np.random.default_rng(seed)
+    photo = np.concatenate([clutter(96, rng)[:, :, :] for _ in range(3)], axis=1)[:, :256].copy()
+    truth = np.zeros(photo.shape[:2], np.uint8)
+    cv2.ellipse(truth, (170, 50), (18, 24), 0, 0, 360, 1, -1)
+    obj = np.array([230, 30, 30], np.int16) + rng.integers(-10, 11, photo.shape)
+    photo = np.where(truth[:, :, None] > 0, np.clip(obj, 0, 255), photo).astype(np.uint8)
+    return photo, (152, 26, 189, 75)
+
+
+def test_subject_square_frames_the_object() -> None:
+    photo, (x0, y0, x1, y1) = small_object_in_a_wide_scene()
+    left, top, side = subject_square(photo, init="center")
+    assert 0 <= left and 0 <= top and left + side <= 256 and top + side <= 96  # inside the photo
+    assert left <= x0 and top <= y0 and left + side >= x1 and top + side >= y1  # the whole object
+    assert side <= 1.4 * max(x1 - x0, y1 - y0)  # and not much else
+    assert abs((left + side / 2) - (x0 + x1) / 2) <= 3  # centred on it
+    # more margin, a larger square; the square never leaves the photo
+    assert subject_square(photo, init="center", margin=0.3)[2] > side
+    assert subject_square(photo, init="center", margin=1.0)[2] == 96
+
+
+def test_subject_square_without_an_object_is_the_centred_square() -> None:
+    flat = np.full((60, 100, 3), 200, np.uint8)
+    assert subject_square(flat) == (20, 0, 60)
+    with pytest.raises(ConfigError):
+        subject_square(flat, margin=-0.1)

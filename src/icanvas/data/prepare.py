@@ -27,8 +27,11 @@ from icanvas import __version__
 from icanvas.data.datasets import IMAGE_SUFFIXES, MANIFEST, split_pair
 from icanvas.data.edges import EDGE_METHODS, extract_lines, fit_sketch, normalize_edge_map
 from icanvas.data.images import fit_square, letterbox, read_image, to_rgb
-from icanvas.data.segment import remove_background
+from icanvas.data.segment import remove_background, subject_square
 from icanvas.errors import ConfigError, DatasetError, ICanvasError
+
+
+FITS = ("pad", "crop", "subject")
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,8 @@ class PrepareOptions:
     remove_background: bool = False  # GrabCut the object out before extracting lines
     background_init: str = "auto"  # GrabCut initialisation: "border", "center" or "auto"
     pairs_order: str = ""  # "" = folder of photos; "sketch-photo" / "photo-sketch" = aligned pairs
-    fit: str = "pad"  # "pad" keeps the whole object, "crop" fills the square (centre crop)
+    fit: str = "pad"  # "pad" keeps the whole photo, "crop" fills the square (centre crop),
+    # "subject" crops the square around the object found as for background removal
     line_width: int = 2  # pen width of extracted lines at 256 px
     val_fraction: float = 0.1  # share of images held out (ignored when the source has train/ and val/)
     seed: int = 0  # split and randomised steps
@@ -55,8 +59,11 @@ class PrepareOptions:
             raise ConfigError(f"--edges {self.edges!r} is not available here.", f"Choose one of: {', '.join(allowed)}.")
         if self.pairs_order not in ("", "sketch-photo", "photo-sketch"):
             raise ConfigError(f"--pairs-order {self.pairs_order!r} is unknown.", "Use sketch-photo or photo-sketch.")
-        if self.fit not in ("pad", "crop"):
-            raise ConfigError(f"--fit {self.fit!r} is unknown.", "Use pad or crop.")
+        if self.fit not in FITS:
+            raise ConfigError(f"--fit {self.fit!r} is unknown.", f"Use one of: {', '.join(FITS)}.")
+        if self.fit == "subject" and self.pairs_order:
+            raise ConfigError("--fit subject would crop the photo away from its paired sketch.",
+                              "Use pad or crop for aligned pairs.")
         if not 0.0 <= self.val_fraction < 1.0:
             raise ConfigError("--val-fraction must be in [0, 1).")
 
@@ -129,6 +136,9 @@ def make_pair(photo_rgb: np.ndarray, opts: PrepareOptions, *, given_sketch: np.n
         photo, place = letterbox(photo_rgb, size, fill=255)
         content[:] = False
         content[place.top : place.top + place.h, place.left : place.left + place.w] = True
+    elif opts.fit == "subject":
+        left, top, side = subject_square(photo_rgb, init=opts.background_init)
+        photo = fit_square(photo_rgb[top : top + side, left : left + side], size, mode="crop")
     else:
         photo = fit_square(photo_rgb, size, mode="crop")
     if opts.remove_background:
