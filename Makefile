@@ -10,7 +10,7 @@ BUNDLE := src/icanvas/bundled
 ZAPPOS := UT-Zappos50K shoes / edges2handbags (pix2pix) via edges2shoes_handbags; research / non-commercial
 KINDS_DATA := shoe_hed shoe_xdog handbag_hed handbag_xdog cat panda car face
 
-.PHONY: models data sketch sketch-nobg recognizer surprise $(addprefix kind-,$(KIND_MODELS))
+.PHONY: models data sketch sketch-nobg recognizer surprise
 models: sketch recognizer surprise
 
 data: $(addprefix $(WORK)/data/,$(addsuffix /manifest.json,$(KINDS_DATA)))
@@ -28,12 +28,15 @@ $(WORK)/data/car/manifest.json:
 $(WORK)/data/face/manifest.json:
 	$(I) prepare $(DATA)/photos/cartoon_face $(@D) --kind face --data-terms "Google Cartoon Set, CC BY 4.0"
 
-# photo kinds with their backgrounds kept (the panda model's data)
+# photo kinds with their backgrounds kept (the panda base run's data), and cropped to the
+# animal with the background kept (the panda model's data: pandas are often small in the scene)
 TERMS_cat := cat photographs of unstated origin; research / non-commercial
 TERMS_panda := panda photographs of unstated origin; research / non-commercial
 TERMS_car := Stanford Cars; research / non-commercial
 $(WORK)/data/%_nobg/manifest.json:
 	$(I) prepare $(DATA)/photos/$* $(@D) --kind $* --data-terms "$(TERMS_$*)"
+$(WORK)/data/%_subject/manifest.json:
+	$(I) prepare $(DATA)/photos/$* $(@D) --fit subject --kind $* --data-terms "$(TERMS_$*)"
 
 # The sketch-to-picture models: a class-conditional base run over every kind, stopped at step
 # $(BASE_STEP), then one short fine-tune per kind model from it (configs/icanvas-256-kind.yaml).
@@ -44,8 +47,9 @@ DATA_shoe_handbag := shoe_hed shoe_xdog handbag_hed handbag_xdog
 KINDS_shoe_handbag := shoe,handbag
 # the panda model starts from a base trained without background removal on cat, panda and car
 KINDS_DATA_NOBG := shoe_hed shoe_xdog handbag_hed handbag_xdog cat_nobg panda_nobg car_nobg face
-DATA_panda := panda_nobg
+DATA_panda := panda_subject
 BASE_panda := icanvas-256-nobg
+STEPS_panda := 1200
 # people draw a face without the hair that frames every Cartoon Set face: frame drawings to the face's share
 SET_face := --set data.subject_fill=0.45
 
@@ -61,9 +65,10 @@ sketch-nobg: $(addprefix $(WORK)/data/,$(addsuffix /manifest.json,$(KINDS_DATA_N
 
 # one kind model: its data folders (default: the folder named like it) and its kinds
 kind-%:
+	$(MAKE) $(addprefix $(WORK)/data/,$(addsuffix /manifest.json,$(or $(DATA_$*),$*)))
 	$(I) train --config icanvas-256-kind $(addprefix --data $(WORK)/data/,$(or $(DATA_$*),$*)) --out $(WORK)/$* \
 	    --set "data.kinds=[$(or $(KINDS_$*),$*)]" --set generator.num_classes=$(words $(subst $(comma), ,$(or $(KINDS_$*),$*))) \
-	    --set run.init_from=$(WORK)/$(or $(BASE_$*),icanvas-256) $(SET_$*) $$(test -d $(WORK)/$*/checkpoint && echo --resume)
+	    --set run.init_from=$(WORK)/$(or $(BASE_$*),icanvas-256) $(SET_$*) $(if $(STEPS_$*),--set run.steps=$(STEPS_$*)) $$(test -d $(WORK)/$*/checkpoint && echo --resume)
 	$(I) export --model $(WORK)/$*/model --folder $(BUNDLE)/$*
 
 recognizer:

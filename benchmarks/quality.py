@@ -41,6 +41,15 @@ def prepared_dirs(root: Path, kind: str) -> list[Path]:
                   and (p.name == kind or p.name.split("_", 1)[1] in ("hed", "xdog")))
 
 
+def sheet_name(folders: list[Path], i: int) -> str:
+    """Name of model ``i``'s sheets: its run's folder name, numbered when two models share it."""
+    def name(folder: Path) -> str:
+        return folder.parent.name if folder.name in ("checkpoint", "model") else folder.name  # a run's folder names it
+
+    names = [name(f) for f in folders]
+    return names[i] if names.count(names[i]) == 1 else f"{names[i]}-{names[:i + 1].count(names[i])}"
+
+
 def sheet(path: Path, columns: list[np.ndarray], titles: list[str]) -> None:
     rows = [[col[i] for col in columns] for i in range(min(SHEET_ROWS, len(columns[0])))]
     save_png(path, grid(rows, titles=titles))
@@ -88,11 +97,10 @@ def main() -> None:
     report: dict = {}
     print("| model | kind | human swd | human F1 | val L1 | val SSIM | val swd | val F1 |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
-    for name in args.model:
-        folder = find_model(name)
+    folders = [find_model(name) for name in args.model]
+    for i, (name, folder) in enumerate(zip(args.model, folders)):
         pipe = SketchToImage.from_pretrained(folder, keep_inside=not args.raw)
-        run_name = folder.parent.name if folder.name in ("checkpoint", "model") else folder.name  # a run's folder names it
-        tag = f"{run_name}_" if len(args.model) > 1 else ""
+        tag = f"{sheet_name(folders, i)}_" if len(args.model) > 1 else ""
         pictures: dict[str, np.ndarray | None] = {}
         for kind in args.kinds or pipe.kinds or pipe.info.kinds:
             r, pictures[kind] = evaluate_kind(pipe, kind, strokes, args.prepared, args.out, tag, args.real_from)
