@@ -33,6 +33,7 @@ def prepare(
     background_init: Annotated[str, typer.Option(help="GrabCut start: border, center or auto.")] = "auto",
     pairs_order: Annotated[str, typer.Option(help="Import aligned pairs: sketch-photo or photo-sketch.")] = "",
     fit: Annotated[str, typer.Option(help="pad (keep the whole photo), crop (fill the square) or subject (the square around the object).")] = "pad",
+    box: Annotated[str, typer.Option(help="Cut every photo to left,top,right,bottom (fractions) first, e.g. 0.2,0.25,0.8,0.85.")] = "",
     line_width: Annotated[int, typer.Option(help="Pen width of extracted lines at 256 px.")] = 2,
     val_fraction: Annotated[float, typer.Option(help="Share held out for validation.")] = 0.1,
     seed: Annotated[int, typer.Option(help="Seed of the split and random steps.")] = 0,
@@ -50,7 +51,7 @@ def prepare(
     from icanvas.data.prepare import PrepareOptions, prepare_dataset, preview_sheet
 
     opts = PrepareOptions(size=size, edges=edges, remove_background=remove_background, background_init=background_init,
-                          pairs_order=pairs_order, fit=fit, line_width=line_width, val_fraction=val_fraction, seed=seed,
+                          pairs_order=pairs_order, fit=fit, box=box, line_width=line_width, val_fraction=val_fraction, seed=seed,
                           kind=kind, category=category, limit=limit, data_terms=data_terms)
     report = prepare_dataset(photos_dir, out_dir, opts, workers=workers)
     out.print(f"Wrote {report.counts['train']} training and {report.counts['val']} validation pairs to {out_dir}"

@@ -113,3 +113,27 @@ def test_subject_fit_crops_around_the_object(tmp_path):
     assert json.loads((tmp_path / "subject" / "manifest.json").read_text())["fit"] == "subject"
     with pytest.raises(ConfigError, match="subject"):
         PrepareOptions(fit="subject", pairs_order="sketch-photo", edges="dataset").validate()
+
+
+def test_box_cuts_every_photo_before_fitting(tmp_path):
+    from icanvas.data.prepare import cut_box
+
+    (tmp_path / "src").mkdir()
+    photo = np.full((100, 100, 3), 255, np.uint8)
+    photo[50:90, 10:50] = (30, 30, 200)  # a red square (BGR) in the lower left quarter
+    cv2.imwrite(str(tmp_path / "src" / "p.png"), photo)
+    opts = PrepareOptions(size=40, box="0.0,0.4,0.6,1.0", val_fraction=0.0)
+    prepare_dataset(tmp_path / "src", tmp_path / "out", opts, workers=1, progress=False)
+    sketch, out = split_pair(cv2.cvtColor(cv2.imread(str(tmp_path / "out" / "train" / "p.png")), cv2.COLOR_BGR2RGB))
+    red = (out[:, :, 0] > 150) & (out[:, :, 1] < 90)  # the square, centred in the cut-out box, fills the middle two thirds
+    ys, xs = np.nonzero(red)
+    assert abs(ys.mean() - 20) < 1.5 and abs(xs.mean() - 20) < 1.5
+    assert 0.35 < red.mean() < 0.55 and not red[:4, :4].any()
+    assert (sketch < 128).any()  # its outline is the sketch
+    assert json.loads((tmp_path / "out" / "manifest.json").read_text())["box"] == "0.0,0.4,0.6,1.0"
+    img = np.arange(20 * 10).reshape(20, 10)
+    assert cut_box(img, (0.5, 0.25, 1.0, 0.5)).shape == (5, 5)
+    assert cut_box(img, (0.99, 0.99, 1.0, 1.0)).shape == (1, 1)  # never empty
+    for bad in ("0.1,0.2,0.3", "a,b,c,d", "0.5,0.1,0.4,0.9", "0,0,1,1.5"):
+        with pytest.raises(ConfigError, match="--box"):
+            PrepareOptions(box=bad).validate()

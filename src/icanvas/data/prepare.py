@@ -43,6 +43,7 @@ class PrepareOptions:
     pairs_order: str = ""  # "" = folder of photos; "sketch-photo" / "photo-sketch" = aligned pairs
     fit: str = "pad"  # "pad" keeps the whole photo, "crop" fills the square (centre crop),
     # "subject" crops the square around the object found as for background removal
+    box: str = ""  # "left,top,right,bottom" fractions: cut every photo to this box first (subjects that sit alike)
     line_width: int = 2  # pen width of extracted lines at 256 px
     val_fraction: float = 0.1  # share of images held out (ignored when the source has train/ and val/)
     seed: int = 0  # split and randomised steps
@@ -64,8 +65,31 @@ class PrepareOptions:
         if self.fit == "subject" and self.pairs_order:
             raise ConfigError("--fit subject would crop the photo away from its paired sketch.",
                               "Use pad or crop for aligned pairs.")
+        self.box_fractions()
         if not 0.0 <= self.val_fraction < 1.0:
             raise ConfigError("--val-fraction must be in [0, 1).")
+
+
+    def box_fractions(self) -> tuple[float, float, float, float] | None:
+        """``box`` as (left, top, right, bottom) fractions of the photo, None when not set."""
+        if not self.box:
+            return None
+        hint = "Give four fractions of the photo, left,top,right,bottom, e.g. 0.2,0.25,0.8,0.85."
+        try:
+            left, top, right, bottom = (float(v) for v in self.box.split(","))
+        except ValueError:
+            raise ConfigError(f"--box {self.box!r} is not four numbers.", hint) from None
+        if not (0.0 <= left < right <= 1.0 and 0.0 <= top < bottom <= 1.0):
+            raise ConfigError(f"--box {self.box!r} is not a box inside the photo.", hint)
+        return left, top, right, bottom
+
+
+def cut_box(img: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    """The part of an image (H, W, ...) inside ``box`` (left, top, right, bottom fractions), at least 1 px."""
+    h, w = img.shape[:2]
+    x0, x1 = min(round(box[0] * w), w - 1), round(box[2] * w)
+    y0, y1 = min(round(box[1] * h), h - 1), round(box[3] * h)
+    return img[y0 : max(y1, y0 + 1), x0 : max(x1, x0 + 1)]
 
 
 @dataclass
@@ -131,6 +155,10 @@ def make_pair(photo_rgb: np.ndarray, opts: PrepareOptions, *, given_sketch: np.n
     """One photo (and optionally its dataset sketch) -> (sketch (S, S), photo (S, S, 3))."""
     cv2.setRNGSeed(seed)  # GrabCut's k-means initialisation
     size = opts.size
+    box = opts.box_fractions()
+    if box is not None:
+        photo_rgb = cut_box(photo_rgb, box)
+        given_sketch = None if given_sketch is None else cut_box(given_sketch, box)
     content = np.ones((size, size), bool)  # pixels that come from the photo, not padding
     if opts.fit == "pad":
         photo, place = letterbox(photo_rgb, size, fill=255)
