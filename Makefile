@@ -27,6 +27,8 @@ $(WORK)/data/car/manifest.json:
 	$(I) prepare $(DATA)/photos/car $(@D) --remove-background --background-init border --kind car --data-terms "Stanford Cars; research / non-commercial"
 $(WORK)/data/face/manifest.json:
 	$(I) prepare $(DATA)/photos/cartoon_face $(@D) --kind face --data-terms "Google Cartoon Set, CC BY 4.0"
+$(WORK)/data/face_box/manifest.json:
+	$(I) prepare $(DATA)/photos/cartoon_face $(@D) --box 0.2,0.27,0.8,0.87 --kind face --data-terms "Google Cartoon Set, CC BY 4.0"
 
 # photo kinds with their backgrounds kept (the panda base run's data), and cropped to the
 # animal with the background kept (the panda model's data: pandas are often small in the scene)
@@ -50,8 +52,9 @@ KINDS_DATA_NOBG := shoe_hed shoe_xdog handbag_hed handbag_xdog cat_nobg panda_no
 DATA_panda := panda_subject
 BASE_panda := icanvas-256-nobg
 STEPS_panda := 1200
-# people draw a face without the hair that frames every Cartoon Set face: frame drawings to the face's share
-SET_face := --set data.subject_fill=0.45
+# people draw a face without the hair that frames every Cartoon Set face: the face model learns
+# from the same box of every picture, which keeps the face and cuts most of the hair
+DATA_face := face_box
 
 sketch: data
 	$(I) train --config icanvas-256 $(addprefix --data $(WORK)/data/,$(KINDS_DATA)) --out $(WORK)/icanvas-256 \
@@ -68,7 +71,7 @@ kind-%:
 	$(MAKE) $(addprefix $(WORK)/data/,$(addsuffix /manifest.json,$(or $(DATA_$*),$*)))
 	$(I) train --config icanvas-256-kind $(addprefix --data $(WORK)/data/,$(or $(DATA_$*),$*)) --out $(WORK)/$* \
 	    --set "data.kinds=[$(or $(KINDS_$*),$*)]" --set generator.num_classes=$(words $(subst $(comma), ,$(or $(KINDS_$*),$*))) \
-	    --set run.init_from=$(WORK)/$(or $(BASE_$*),icanvas-256) $(SET_$*) $(if $(STEPS_$*),--set run.steps=$(STEPS_$*)) $$(test -d $(WORK)/$*/checkpoint && echo --resume)
+	    --set run.init_from=$(WORK)/$(or $(BASE_$*),icanvas-256) $(if $(STEPS_$*),--set run.steps=$(STEPS_$*)) $$(test -d $(WORK)/$*/checkpoint && echo --resume)
 	$(I) export --model $(WORK)/$*/model --folder $(BUNDLE)/$*
 
 recognizer:
