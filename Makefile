@@ -30,7 +30,7 @@ $(WORK)/data/face/manifest.json:
 $(WORK)/data/face_box/manifest.json:
 	$(I) prepare $(DATA)/photos/cartoon_face $(@D) --box 0.2,0.27,0.8,0.87 --kind face --data-terms "Google Cartoon Set, CC BY 4.0"
 
-# photo kinds with their backgrounds kept (the panda base run's data), and cropped to the
+# photo kinds with their backgrounds kept (the second base run's data and the car model's), and cropped to the
 # animal with the background kept (the panda model's data: pandas are often small in the scene)
 TERMS_cat := cat photographs of unstated origin; research / non-commercial
 TERMS_panda := panda photographs of unstated origin; research / non-commercial
@@ -47,11 +47,13 @@ KIND_MODELS := shoe_handbag cat panda car face
 comma := ,
 DATA_shoe_handbag := shoe_hed shoe_xdog handbag_hed handbag_xdog
 KINDS_shoe_handbag := shoe,handbag
-# the panda model starts from a base trained without background removal on cat, panda and car
+# the panda and car models start from a base trained without background removal on cat, panda and car
 KINDS_DATA_NOBG := shoe_hed shoe_xdog handbag_hed handbag_xdog cat_nobg panda_nobg car_nobg face
 DATA_panda := panda_subject
 BASE_panda := icanvas-256-nobg
 STEPS_panda := 1200
+DATA_car := car_nobg
+BASE_car := icanvas-256-nobg
 # people draw a face without the hair that frames every Cartoon Set face: the face model learns
 # from the same box of every picture, which keeps the face and cuts most of the hair
 DATA_face := face_box
