@@ -69,7 +69,6 @@ class PrepareOptions:
         if not 0.0 <= self.val_fraction < 1.0:
             raise ConfigError("--val-fraction must be in [0, 1).")
 
-
     def box_fractions(self) -> tuple[float, float, float, float] | None:
         """``box`` as (left, top, right, bottom) fractions of the photo, None when not set."""
         if not self.box:
