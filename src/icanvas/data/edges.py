@@ -52,13 +52,17 @@ def ink_mask(sketch: np.ndarray) -> np.ndarray:
     return np.asarray(sketch) < 128
 
 
-def ink_extent(sketch: np.ndarray) -> tuple[int, int, int, int] | None:
-    """(x0, y0, x1, y1) around the ink (ends exclusive), None for blank paper."""
-    ink = ink_mask(sketch)
-    cols, rows = np.flatnonzero(ink.any(axis=0)), np.flatnonzero(ink.any(axis=1))
+def mask_extent(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(x0, y0, x1, y1) around the True pixels of a (H, W) mask (ends exclusive), None when there are none."""
+    cols, rows = np.flatnonzero(mask.any(axis=0)), np.flatnonzero(mask.any(axis=1))
     if len(cols) == 0:
         return None
     return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
+def ink_extent(sketch: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(x0, y0, x1, y1) around the ink (ends exclusive), None for blank paper."""
+    return mask_extent(ink_mask(sketch))
 
 
 def ink_span(sketch: np.ndarray) -> int:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from icanvas.data.edges import as_photo
+from icanvas.data.edges import as_photo, mask_extent
 from icanvas.errors import ConfigError
 
 INITS = ("auto", "border", "center")
@@ -148,8 +148,7 @@ def subject_square(photo: np.ndarray, *, init: str = "auto", margin: float = SUB
     img = as_photo(photo)
     h, w = img.shape[:2]
     _, obj = remove_background(img, init=init)
-    rows, cols = np.flatnonzero(obj.any(axis=1)), np.flatnonzero(obj.any(axis=0))
-    y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1  # never empty: see remove_background
+    x0, y0, x1, y1 = mask_extent(obj)  # never empty: see remove_background
     longest = max(y1 - y0, x1 - x0)
     side = int(round(min(min(h, w), max(min(h, w) / 4, longest * (1 + 2 * margin)))))
     left = int(np.clip(round((x0 + x1 - side) / 2), 0, w - side))

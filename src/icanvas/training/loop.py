@@ -19,8 +19,7 @@ import platform
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
-import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -260,7 +259,7 @@ def run_training(cfg: Any, data_dirs: list[Path], run_dir: Path, *, resume: bool
                 _write_eval(recipe.evaluate(cfg, prepared), done, time.perf_counter() - t_start, metrics_file, writer, bar)
             if done % cfg.run.checkpoint_every == 0 or done == steps or done == last:
                 if info.is_main:
-                    _save_checkpoint(run_dir, prepared, cfg, done, dataclasses.replace(history, seconds=history.seconds + time.perf_counter() - t_start))
+                    _save_checkpoint(run_dir, prepared, cfg, done, replace(history, seconds=history.seconds + time.perf_counter() - t_start))
                 dist_util.barrier(info)
         if info.is_main and recipe.evaluate and done == steps:  # the finished model is always evaluated
             final_eval = recipe.evaluate(cfg, prepared)
@@ -275,7 +274,7 @@ def run_training(cfg: Any, data_dirs: list[Path], run_dir: Path, *, resume: bool
     seconds = time.perf_counter() - t_start
     if done < steps:  # stopped early: the checkpoint is the result
         if info.is_main and done % cfg.run.checkpoint_every != 0 and done != last:
-            _save_checkpoint(run_dir, prepared, cfg, done, dataclasses.replace(history, seconds=history.seconds + seconds))
+            _save_checkpoint(run_dir, prepared, cfg, done, replace(history, seconds=history.seconds + seconds))
         dist_util.barrier(info)
         dist_util.shutdown(info)
         return TrainResult(run_dir, run_dir / "checkpoint", done, seconds, waited / max(seconds, 1e-9))
