@@ -200,6 +200,63 @@ def test_max_bytes(tmp_path):
     assert read_image(path, max_bytes=len(data)).size == (60, 40)
 
 
+@pytest.mark.parametrize("size", [(1, 16_000_000), (16_000_000, 1), (3000, 100)])
+def test_strip_shapes_are_refused_from_the_header(size, monkeypatch):
+    w, h = size
+
+    def refuse_to_decode(self):
+        raise RuntimeError("decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", refuse_to_decode)
+    with pytest.raises(InputImageError, match=rf"{w}x{h} pixels: one side is more than 20 times the other") as err:
+        read_image(png_header_only(w, h))
+    assert err.value.hint
+    with pytest.raises(InputImageError, match="more than 8 times"):
+        read_image(png_header_only(900, 100), max_aspect=8)
+
+
+def big_drawing(w: int, h: int, mode: str) -> Image.Image:
+    """A white (or transparent) w x h image with a black ring and a black cross, in ``mode``."""
+    img = Image.new("RGBA", (w, h), (255, 255, 255, 0) if "A" in mode else (255, 255, 255, 255))
+    d = ImageDraw.Draw(img)
+    d.ellipse([w * 0.2, h * 0.2, w * 0.8, h * 0.8], outline=(0, 0, 0, 255), width=max(4, w // 100))
+    d.line([(w * 0.5, h * 0.1), (w * 0.5, h * 0.9)], fill=(0, 0, 0, 255), width=max(4, w // 100))
+    return img.convert(mode)
+
+
+@pytest.mark.parametrize("mode,fmt", [("RGB", "PNG"), ("RGBA", "PNG"), ("LA", "PNG"), ("P", "PNG"), ("L", "WEBP"), ("RGB", "JPEG")])
+def test_work_side_decodes_straight_to_a_small_image_with_the_lines(mode, fmt):
+    big = big_drawing(3000, 2000, mode)
+    img = read_image(encode(big, fmt), work_side=1024)
+    assert img.size == (1024, 683)
+    small = normalize_drawing(img).lines == 0
+    expected = normalize_drawing(big.resize((1024, 683), Image.Resampling.LANCZOS)).lines == 0
+    assert (small & expected).sum() / expected.sum() > 0.9  # the same lines, at the working size
+    assert small.sum() / expected.sum() < 1.3
+
+
+def test_work_side_leaves_images_that_fit_untouched():
+    data = encode(big_drawing(512, 512, "RGB"), "PNG")
+    np.testing.assert_array_equal(np.asarray(read_image(data, work_side=1024)), np.asarray(read_image(data)))
+
+
+def test_strip_reduce_equals_reducing_the_whole_image():
+    from icanvas.data.images import _box_reduce
+
+    rng = np.random.default_rng(0)
+    img = Image.fromarray(rng.integers(0, 256, (1037, 301, 4), dtype=np.uint8), "RGBA")  # alpha: PIL premultiplies
+    np.testing.assert_array_equal(np.asarray(_box_reduce(img, 3)), np.asarray(img.reduce(3)))
+
+
+def test_sixteen_bit_grey_keeps_its_levels_when_shrunk():
+    grey = np.full((2100, 2100), 65535, np.uint16)
+    grey[1000:1100, :] = 0
+    img = read_image(encode(Image.fromarray(grey), "PNG"), work_side=1024)
+    rgb = to_rgb(img)
+    assert rgb.shape == (1024, 1024, 3)
+    assert rgb[0, 0, 0] == 255 and rgb[512, 512, 0] == 0
+
+
 def test_gif_first_frame():
     frames = [Image.new("RGB", (20, 10), c) for c in ("red", "blue")]
     buf = io.BytesIO()

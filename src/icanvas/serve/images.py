@@ -1,26 +1,70 @@
 """Uploaded images: size limits, decoding with the right HTTP status, PNG encoding.
 
 413 for too many bytes or pixels (checked from the header before decoding), 415 for files
-that are not an accepted image, 422 for a drawing without lines. Decoding goes through
-:func:`icanvas.data.images.read_image`, which also guards against decompression bombs.
+that are not an accepted image, 422 for a drawing without lines or with a strip's shape.
+Decoding goes through :func:`icanvas.data.images.read_image`, which also guards against
+decompression bombs.
+
+The work one upload may cost is bounded by what the studio needs: the canvas is 512 px and
+the models 256 px, so uploads are decoded straight to at most :data:`UPLOAD_WORK_SIDE`
+(JPEGs at a reduced scale, others shrunk right after decoding), and all decodes running at
+once share a memory budget (:data:`DECODE_BUDGET_BYTES`): a request whose full-size pixels
+would not fit waits for the others to finish instead of adding to the peak.
 """
 
 from __future__ import annotations
 
 import io
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import BinaryIO
 
 import numpy as np
 from PIL import Image
 
-from icanvas.data.images import ACCEPTED_FORMATS, Drawing, normalize_drawing, read_image
+from icanvas.data.images import ACCEPTED_FORMATS, Drawing, decoded_bytes, normalize_drawing, read_image
 from icanvas.errors import InputImageError
-from icanvas.serve.problems import PayloadTooLarge, Unprocessable, UnsupportedImage
+from icanvas.serve.problems import PayloadTooLarge, Saturated, Unprocessable, UnsupportedImage
 
 UPLOAD_FORMATS = ("PNG", "JPEG", "WEBP")  # what the studio accepts from a browser
 PICTURE_MAX_SIDE = 512  # longest side of a picture the studio sends back, px
 READ_CHUNK = 1 << 16  # bytes read at a time from an upload
+UPLOAD_WORK_SIDE = 1024  # uploads are decoded to at most this long side, px (2x the canvas; canvases pass unchanged)
+UPLOAD_MAX_ASPECT = 8.0  # long side / short side above which an upload is refused from its header
+DECODE_BUDGET_BYTES = 96 * 2**20  # peak decoding memory of all uploads being decoded at once, bytes
+DECODE_MAX_BYTES = 90 * 2**20  # peak decoding memory one upload may need, bytes (a bigger one answers 413)
+WEBP_BYTES_PER_PIXEL = 16  # PIL's WebP decoder holds about four RGBA copies of the picture (measured), bytes
+DECODE_WAIT_S = 60.0  # longest a decode waits for room in the budget before the server answers 503, s
+
+
+class DecodeBudget:
+    """A counting semaphore over bytes: ``with budget.room(n):`` waits until ``n`` bytes fit.
+
+    A request larger than the whole budget runs alone (it waits until nothing else runs).
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity, self.used = capacity, 0
+        self._cond = threading.Condition()
+
+    @contextmanager
+    def room(self, nbytes: int, timeout: float = DECODE_WAIT_S) -> Iterator[None]:
+        need = min(max(0, nbytes), self.capacity)
+        with self._cond:
+            if not self._cond.wait_for(lambda: self.used + need <= self.capacity, timeout):
+                raise Saturated(retry_after=2)
+            self.used += need
+        try:
+            yield
+        finally:
+            with self._cond:
+                self.used -= need
+                self._cond.notify_all()
+
+
+DECODE_BUDGET = DecodeBudget(DECODE_BUDGET_BYTES)  # shared by every upload route and the generation workers
 
 
 def read_limited(stream: BinaryIO, max_bytes: int, what: str = "The drawing") -> bytes:
@@ -42,7 +86,7 @@ def too_many_bytes(what: str, max_bytes: int) -> PayloadTooLarge:
 
 
 def decode_upload(data: bytes, max_bytes: int, max_pixels: int, what: str = "The drawing") -> Image.Image:
-    """Bytes from the browser -> loaded PIL image, raising 413 / 415 / 422 problems."""
+    """Bytes from the browser -> loaded PIL image of at most UPLOAD_WORK_SIDE, raising 413 / 415 / 422 problems."""
     if len(data) > max_bytes:
         raise too_many_bytes(what, max_bytes)
     if not data:
@@ -51,7 +95,7 @@ def decode_upload(data: bytes, max_bytes: int, max_pixels: int, what: str = "The
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS) as probe:  # header only
-                fmt, (w, h) = probe.format, probe.size
+                fmt, (w, h), cost = probe.format, probe.size, decoded_bytes(probe)
     except Image.DecompressionBombError as e:
         raise PayloadTooLarge(f"{what} has far too many pixels.", "Send an image of at most a few megapixels.") from e
     except Exception as e:  # PIL raises several types on bytes it does not understand
@@ -61,10 +105,28 @@ def decode_upload(data: bytes, max_bytes: int, max_pixels: int, what: str = "The
     if w * h > max_pixels:
         raise PayloadTooLarge(f"{what} is {w}x{h} pixels, more than {max_pixels / 1e6:.1f} megapixels.",
                               "Send a smaller image.")
+    cost = _decode_cost(fmt, w, h, cost)
+    if cost > DECODE_MAX_BYTES:
+        most = int(w * h * DECODE_MAX_BYTES / cost / 1e5) / 10
+        raise PayloadTooLarge(f"{what} is a {w}x{h} {fmt} image; the studio decodes {fmt} images of at most {most:g} megapixels.",
+                              "Send it as PNG or JPEG, or smaller.")
     try:
-        return read_image(data, max_bytes=max_bytes, max_pixels=max_pixels)
+        with DECODE_BUDGET.room(cost):
+            return read_image(data, max_bytes=max_bytes, max_pixels=max_pixels, max_aspect=UPLOAD_MAX_ASPECT,
+                              work_side=UPLOAD_WORK_SIDE)
     except InputImageError as e:
         raise Unprocessable(e.problem.replace("The image data", what), e.hint) from e
+
+
+def _decode_cost(fmt: str, w: int, h: int, full: int) -> int:
+    """Peak bytes decoding takes: the decoded pixels (a large JPEG decodes at 1/2, 1/4 or 1/8
+    scale, as read_image asks; WebP needs several copies) and a quarter more for the shrinking."""
+    if fmt == "WEBP":
+        full = w * h * WEBP_BYTES_PER_PIXEL
+    k = 1
+    while fmt == "JPEG" and k < 8 and max(w, h) >= 2 * k * UPLOAD_WORK_SIDE:
+        k *= 2
+    return full // (k * k) * 5 // 4
 
 
 def to_drawing(img: Image.Image) -> Drawing:
