@@ -41,7 +41,9 @@ class SecurityHeaders:
 
 class BodyLimit:
     """Refuses request bodies over ``max_bytes`` with a 413 problem: at once when Content-Length
-    says so, else as soon as the streamed body grows past the limit."""
+    says so, else as soon as the streamed body grows past the limit. A request that gives both
+    Content-Length and Transfer-Encoding is refused with 400 (its framing is ambiguous: the
+    way of request smuggling)."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app, self.max_bytes = app, max_bytes
@@ -53,7 +55,12 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length = Headers(scope=scope).get("content-length")
+        headers = Headers(scope=scope)
+        length = headers.get("content-length")
+        if length is not None and "transfer-encoding" in headers:
+            body = problem_body("The request gives both Content-Length and Transfer-Encoding.", "Send one of them.")
+            await JSONResponse(body, status_code=400, headers={"Connection": "close"})(scope, receive, send)
+            return
         if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
             problem, hint = self._problem()
             await JSONResponse(problem_body(problem, hint), status_code=413, headers={"Connection": "close"})(scope, receive, send)

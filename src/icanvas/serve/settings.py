@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     model_path: str = ""  # extra folders of model folders, os.pathsep-separated (as ICANVAS_MODEL_PATH)
     model_backend: Literal["auto", "onnx", "torch"] = "auto"  # generator runtime; auto = onnxruntime when installed
     session_days: float = Field(30.0, gt=0)  # how long a login lasts, days
+    max_connections: int = Field(500, ge=1)  # open connections at once; a request beyond them answers 503
+    header_timeout_s: float = Field(10.0, gt=0)  # time a client has to send a request's headers, s
+    body_timeout_s: float = Field(60.0, gt=0)  # time a client has to send a request's body after its headers, s
+    trusted_proxies: str = ""  # comma-separated addresses whose X-Forwarded-For is believed; "" = none
 
     @property
     def db_url(self) -> str:

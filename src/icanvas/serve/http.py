@@ -1,0 +1,90 @@
+"""How ``icanvas serve`` runs the studio under uvicorn: guards against slow clients, a
+connection limit, and forwarded client addresses taken only from trusted proxies.
+
+- A client has ``header_timeout_s`` from its first byte (or from connecting) to send a
+  request's headers, and ``body_timeout_s`` more for the body; a connection that takes longer
+  is answered 408 and closed, so a client trickling bytes holds nothing for long. Between
+  requests uvicorn's keep-alive timeout applies.
+- More than ``max_connections`` open connections get 503 (uvicorn's ``limit_concurrency``).
+- ``X-Forwarded-For`` / ``X-Forwarded-Proto`` are read only when the connection comes from an
+  address in ``trusted_proxies``; by default no address is trusted and the client address is
+  the connection's (the login limits count per address).
+- Requests that carry both ``Content-Length`` and ``Transfer-Encoding`` are refused by
+  :class:`icanvas.serve.middleware.BodyLimit` (ambiguous framing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from icanvas.serve.settings import Settings
+
+KEEP_ALIVE_S = 5  # how long an idle connection stays open between requests, s
+_TIMEOUT_ANSWER = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+_FINISHED = (h11.DONE, h11.MUST_CLOSE, h11.CLOSED, h11.ERROR)  # the client has sent its whole request
+
+
+class GuardedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with deadlines on reading a request's headers and body."""
+
+    header_timeout_s: float = 10.0  # from the first byte (or connecting) to the end of the headers, s
+    body_timeout_s: float = 60.0  # from the end of the headers to the end of the body, s
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        self._deadline: asyncio.TimerHandle | None = None
+        self._phase: str | None = None  # "headers" or "body" while a deadline runs
+        super().connection_made(transport)
+        self._arm("headers", self.header_timeout_s)  # a silent new connection counts as slow headers
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        state = self.conn.their_state
+        if state is h11.IDLE and self.conn.trailing_data[0]:
+            self._arm("headers", self.header_timeout_s)
+        elif state is h11.SEND_BODY:
+            self._arm("body", self.body_timeout_s)
+        elif state in _FINISHED:
+            self._disarm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self, phase: str, seconds: float) -> None:
+        if self._phase != phase:
+            self._disarm()
+            self._phase = phase
+            self._deadline = self.loop.call_later(seconds, self._too_slow)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+        self._deadline, self._phase = None, None
+
+    def _too_slow(self) -> None:
+        self._deadline, self._phase = None, None
+        if self.transport.is_closing():
+            return
+        if self.cycle is None or self.cycle.response_complete or not self.cycle.response_started:
+            self.transport.write(_TIMEOUT_ANSWER)  # nothing of an answer sent yet: say why
+        self.transport.close()
+
+
+def protocol_for(settings: Settings) -> type[GuardedH11Protocol]:
+    """The protocol class with the deadlines of ``settings``."""
+    return type("StudioH11Protocol", (GuardedH11Protocol,), {
+        "header_timeout_s": settings.header_timeout_s, "body_timeout_s": settings.body_timeout_s})
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments for ``uvicorn.run`` / ``uvicorn.Config`` besides the app."""
+    trusted = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
+    return {
+        "host": settings.host, "port": settings.port, "http": protocol_for(settings), "timeout_keep_alive": KEEP_ALIVE_S,
+        "limit_concurrency": settings.max_connections, "proxy_headers": bool(trusted),
+        "forwarded_allow_ips": trusted or None, "server_header": False,
+    }
