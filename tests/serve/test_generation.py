@@ -129,3 +129,18 @@ def test_real_tiny_model_in_a_batch(tiny_pipe):
     assert all(p.shape == (256, 256, 3) and p.dtype == np.uint8 for p in pictures)
     alone = tiny_pipe(drawing_png(size=256, seed=1), kind="shoe").image
     assert np.abs(pictures[1].astype(int) - alone.astype(int)).max() <= 1  # batching does not change a picture
+
+
+def test_waiting_uploads_are_capped_in_bytes_and_given_back():
+    pipe = Recording(10)
+    data = drawing_png(seed=0)
+    pool = GenerationPool({"cat": (pipe, None)}, workers=1, max_queue=64, max_queue_bytes=2 * len(data) + 10, window_ms=0)
+    first, second = pool.submit(data, "cat"), pool.submit(data, "cat")
+    with pytest.raises(Saturated):  # a third would hold more bytes than allowed
+        pool.submit(data, "cat")
+    with pool:
+        assert _grey(first.result(10)) == 10 and _grey(second.result(10)) == 10
+        assert _grey(pool.submit(data, "cat").result(10)) == 10  # done requests gave their bytes back
+    alone = GenerationPool({"cat": (pipe, None)}, max_queue_bytes=10)
+    alone.submit(data, "cat").cancel()  # an empty queue takes one upload of any allowed size
+    alone.submit(data, "cat").cancel()  # the cancelled one gave its bytes back

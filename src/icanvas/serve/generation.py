@@ -51,6 +51,7 @@ class GenerationPool:
         max_batch: int = 8,  # most requests in one pipeline call
         window_ms: float = 25.0,  # how long a worker waits for more requests to batch, ms
         max_queue: int = 64,  # waiting requests before submit raises Saturated
+        max_queue_bytes: int = 64 * 2**20,  # encoded uploads held by waiting requests before submit raises Saturated, bytes
         *,
         max_bytes: int = 8 * 2**20,  # largest upload decoded, bytes
         max_pixels: int = 16_000_000,  # largest upload decoded, width * height
@@ -62,6 +63,8 @@ class GenerationPool:
         self.workers, self.max_batch, self.window = workers, max_batch, window_ms / 1000.0
         self.max_bytes, self.max_pixels, self.max_side = max_bytes, max_pixels, max_side
         self._queue: queue.Queue[_Job | None] = queue.Queue(maxsize=max_queue)  # None wakes a worker to stop
+        self.max_queue_bytes, self._queued_bytes = max_queue_bytes, 0  # uploads held until their job is done
+        self._bytes_lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._batch_s = FIRST_BATCH_GUESS_S
@@ -118,11 +121,21 @@ class GenerationPool:
         if self._stop.is_set():
             raise Saturated(self.retry_after())
         job = _Job(data, kind)
+        with self._bytes_lock:
+            if self._queued_bytes and self._queued_bytes + len(data) > self.max_queue_bytes:
+                raise Saturated(self.retry_after())
+            self._queued_bytes += len(data)
+        job.future.add_done_callback(lambda _: self._release(len(data)))
         try:
             self._queue.put_nowait(job)
         except queue.Full:
+            job.future.cancel()  # gives its bytes back
             raise Saturated(self.retry_after()) from None
         return job.future
+
+    def _release(self, nbytes: int) -> None:
+        with self._bytes_lock:
+            self._queued_bytes -= nbytes
 
     async def generate(self, data: bytes, kind: str) -> bytes:
         """Awaitable :meth:`submit` for async routes."""
