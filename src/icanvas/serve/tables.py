@@ -78,7 +78,7 @@ class LoginSession(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     parent_id: Mapped[int] = mapped_column(ForeignKey("parents.id", ondelete="CASCADE"), index=True)
-    child_id: Mapped[int | None] = mapped_column(ForeignKey("children.id", ondelete="SET NULL"), nullable=True)
+    child_id: Mapped[int | None] = mapped_column(ForeignKey("children.id", ondelete="CASCADE"), nullable=True)  # the login ends with the profile
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -139,13 +139,43 @@ class MissionDone(Base):
 
 
 class LoginAttempt(Base):
-    """One failed login or picture-PIN try, for rate limiting (old rows are pruned)."""
+    """One counted try (a login, unlock, picture PIN or sign-up), for rate limiting (old rows are pruned).
+
+    The row is written before the secret is checked and removed again when it was right, so
+    concurrent tries cannot all pass one check (see :func:`icanvas.serve.security.take_try`).
+    """
 
     __tablename__ = "login_attempts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    scope: Mapped[str] = mapped_column(String(20))  # "email", "ip" or "pin"
-    key: Mapped[str] = mapped_column(String(EMAIL_MAX))  # the e-mail, address or child id
+    scope: Mapped[str] = mapped_column(String(20))  # which limit counts it, e.g. "pair", "email", "pin"
+    key: Mapped[str] = mapped_column(String(EMAIL_MAX))  # sha256 hex of what is counted (e-mail, address, child id ...)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (Index("ix_login_attempts_scope_key_at", "scope", "key", "at"),)
+
+
+class Device(Base):
+    """A browser that once logged in to a parent account; it holds the token, the table only its sha256.
+
+    Login tries from a known device count against that device alone, so strangers' failures
+    never lock a parent out of their own browsers (see :mod:`icanvas.serve.security`).
+    """
+
+    __tablename__ = "devices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    parent_id: Mapped[int] = mapped_column(ForeignKey("parents.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # the device is forgotten a while after
+
+
+class ServerSecret(Base):
+    """Keys every server process shares (several processes may serve one database), by name."""
+
+    __tablename__ = "server_secrets"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)  # what the key is for, e.g. "csrf"
+    value: Mapped[str] = mapped_column(String(128))  # hex of random bytes
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
