@@ -186,7 +186,9 @@ class Api:
             if not self.csrf:
                 self.me()
             headers.setdefault("X-CSRF-Token", self.csrf)
-        return self.client.request(method, url, headers=headers, **kw)
+        r = self.client.request(method, url, headers=headers, **kw)
+        self.csrf = self.client.cookies.get("icanvas_csrf") or self.csrf  # a new login comes with a new token
+        return r
 
     def get(self, url, **kw):
         return self.request("GET", url, **kw)
@@ -203,8 +205,11 @@ class Api:
     # -------------------------------------------------------- shortcuts
 
     def register(self, email: str, password: str = PASSWORD) -> dict:
+        """Sign up and log in, as the page does; returns the login's `me` answer."""
         r = self.post("/api/auth/register", json={"email": email, "password": password})
-        assert r.status_code == 201, r.text
+        assert r.status_code == 202, r.text
+        r = self.post("/api/auth/login", json={"email": email, "password": password})
+        assert r.status_code == 200, r.text
         return r.json()
 
     def add_child(self, nickname: str, pin: list[str] = PIN, avatar: str = "bear") -> int:

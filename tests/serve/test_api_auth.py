@@ -11,9 +11,9 @@ def test_guest_me(browser):
 
 
 @both_databases
-def test_register_logs_in_and_logout_ends_it(browser):
+def test_register_then_login_and_logout_ends_it(browser):
     api = browser()
-    me = api.register("Mum@Example.com")
+    me = api.register("Mum@Example.com")  # signs up (202), then logs in as the page does
     assert me["role"] == "parent" and me["parent"]["email"] == "mum@example.com" and me["csrf_token"] == api.csrf
     assert api.me()["role"] == "parent"
     r = api.post("/api/auth/logout")
@@ -23,11 +23,9 @@ def test_register_logs_in_and_logout_ends_it(browser):
 
 
 @both_databases
-def test_register_refuses_duplicates_and_bad_input(browser):
+def test_register_refuses_bad_input(browser):
     api = browser()
     api.register("dad@example.com")
-    r = api.post("/api/auth/register", json={"email": "DAD@example.com", "password": PASSWORD})
-    assert r.status_code == 409 and "already" in r.json()["detail"]["problem"]
     for body in ({"email": "dad2@example.com", "password": "short"}, {"email": "not-an-email", "password": PASSWORD},
                  {"email": "x@example.com"}):
         r = api.post("/api/auth/register", json=body)

@@ -75,6 +75,6 @@ def test_deleting_a_profile_removes_all_its_data(family):
         assert db.scalar(select(func.count()).select_from(Creation)) == 1
     assert len(list(state.store.root.rglob("*.png"))) == 1  # only B's drawing is left
     assert b.get(f"/api/creations/{kept}/drawing.png").status_code == 200
-    assert a.me()["role"] == "parent"  # A's login falls back to the parent (no child any more)
+    assert a.me()["role"] == "guest"  # A's login ended with the profile: it never becomes a parent's
     assert x.get(f"/api/children/{a_id}/export").status_code == 404
     assert x.delete(f"/api/children/{a_id}").status_code == 404

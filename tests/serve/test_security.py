@@ -10,8 +10,8 @@ from sqlalchemy import select
 from icanvas.serve.db import make_engine, migrate, session_factory
 from icanvas.serve.problems import TooManyRequests
 from icanvas.serve.security import (
-    LOGIN_PER_EMAIL, PIN_PER_CHILD, check_limit, clear_failures, failures, hash_secret, new_token, record_failure,
-    same_token, token_hash, verify_secret,
+    LOGIN_PER_EMAIL, LOGIN_PER_PAIR, PIN_PER_CHILD, clear_failures, failures, hash_secret, new_token, same_token, take_try,
+    token_hash, verify_secret,
 )
 from icanvas.serve.tables import LoginSession
 from tests.serve.conftest import PASSWORD, TestClient, both_databases
@@ -35,20 +35,22 @@ def test_tokens_are_random_and_compared_safely():
     assert same_token(t1, t1) and not same_token(t1, t2) and not same_token("", "") and not same_token(None, t1)
 
 
-def test_limiter_counts_failures_inside_the_window(tmp_path):
+def test_limiter_counts_tries_inside_the_window(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
     migrate(engine)
     with session_factory(engine)() as db:
-        for _ in range(PIN_PER_CHILD.tries - 1):
-            record_failure(db, PIN_PER_CHILD, "7")
-        check_limit(db, PIN_PER_CHILD, "7", "p", "h")  # 4 failures: still allowed
-        record_failure(db, PIN_PER_CHILD, "7")
+        for _ in range(PIN_PER_CHILD.tries):
+            take_try(db, [(PIN_PER_CHILD, "7")], "p", "h")  # 5 tries pass their check and stay counted
         with pytest.raises(TooManyRequests) as info:
-            check_limit(db, PIN_PER_CHILD, "7", "p", "h")
+            take_try(db, [(PIN_PER_CHILD, "7")], "p", "h")
         assert 0 < info.value.retry_after <= PIN_PER_CHILD.window.total_seconds()
         assert info.value.headers["Retry-After"] == str(info.value.retry_after)
-        check_limit(db, PIN_PER_CHILD, "8", "p", "h")  # another key is not affected
-        check_limit(db, LOGIN_PER_EMAIL, "7", "p", "h")  # nor another scope
+        assert failures(db, PIN_PER_CHILD, "7") == PIN_PER_CHILD.tries  # the refused try is not counted
+        take_try(db, [(PIN_PER_CHILD, "8")], "p", "h")  # another key is not affected
+        take_try(db, [(LOGIN_PER_PAIR, "7")], "p", "h")  # nor another scope
+        take_try(db, [(PIN_PER_CHILD, "9")], "p", "h").succeeded(db)  # a right secret is not counted
+        db.commit()
+        assert failures(db, PIN_PER_CHILD, "9") == 0
         clear_failures(db, PIN_PER_CHILD, "7")
         assert failures(db, PIN_PER_CHILD, "7") == 0
     engine.dispose()
@@ -70,7 +72,8 @@ def test_csrf_is_required_on_every_change(browser):
     assert fresh.post("/api/auth/register", json=body, headers={"X-CSRF-Token": api.csrf}).status_code == 403
     r = raw.post("/api/generate", files={"drawing": ("d.png", b"x", "image/png")}, data={"kind": "cat"})
     assert r.status_code == 403  # guests too
-    assert raw.post("/api/auth/register", json=body, headers={"X-CSRF-Token": api.csrf}).status_code == 201
+    assert raw.post("/api/auth/register", json=body, headers={"X-CSRF-Token": api.csrf}).status_code == 202
+    assert raw.post("/api/auth/login", json=body, headers={"X-CSRF-Token": api.csrf}).status_code == 200
     for method, url in (("PATCH", "/api/creations/1"), ("DELETE", "/api/children/1"), ("POST", "/api/auth/logout")):
         assert raw.request(method, url).status_code == 403, url
     assert raw.get("/api/children").status_code == 200  # reading needs no token
@@ -87,10 +90,16 @@ def test_cookie_flags(browser):
     assert "samesite=lax" in csrf and "httponly" not in csrf and "secure" not in csrf
     assert r.json()["csrf_token"] == api.client.cookies["icanvas_csrf"]
     assert api.client.get("/api/me").json()["csrf_token"] == r.json()["csrf_token"]  # kept, not rotated per call
-    api.csrf = r.json()["csrf_token"]
-    r = api.post("/api/auth/register", json={"email": "c@example.com", "password": PASSWORD})
+    guest = _cookie(r, "icanvas_guest").lower()
+    assert "httponly" in guest and "samesite=lax" in guest and "secure" not in guest
+    api.csrf = guest_csrf = r.json()["csrf_token"]
+    api.post("/api/auth/register", json={"email": "c@example.com", "password": PASSWORD})
+    r = api.post("/api/auth/login", json={"email": "c@example.com", "password": PASSWORD})
     session = _cookie(r, "icanvas_session").lower()
     assert "httponly" in session and "samesite=lax" in session and "secure" not in session
+    device = _cookie(r, "icanvas_device").lower()
+    assert "httponly" in device and "samesite=lax" in device and "path=/api/auth" in device
+    assert r.json()["csrf_token"] == api.client.cookies["icanvas_csrf"] != guest_csrf  # a new login, a new token
 
 
 def test_secure_cookies_setting(settings, pipelines):
@@ -112,10 +121,9 @@ def test_session_token_is_stored_hashed(browser):
 
 
 @both_databases
-def test_login_rate_limit_per_email(browser):
-    api = browser()
-    api.register("rl@example.com")
-    api.post("/api/auth/logout")
+def test_login_rate_limit_per_address_and_email(browser):
+    browser().register("rl@example.com")
+    api = browser()  # a browser that never logged in to the account
     for _ in range(5):
         r = api.post("/api/auth/login", json={"email": "rl@example.com", "password": "wrong password"})
         assert r.status_code == 401 and r.json()["detail"]["problem"]
@@ -123,26 +131,31 @@ def test_login_rate_limit_per_email(browser):
     assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0 and r.json()["detail"]["hint"]
 
 
-def test_login_rate_limit_per_address(browser):
+def test_login_rate_limit_per_address(browser, monkeypatch):
+    from icanvas.serve.routes import auth
+    from icanvas.serve.security import Limit
+
+    monkeypatch.setattr(auth, "LOGIN_PER_ADDRESS", Limit("ip", 8, auth.LOGIN_PER_ADDRESS.window))  # 100 in production
+    browser().register("ip@example.com")
     api = browser()
-    api.register("ip@example.com")
-    api.post("/api/auth/logout")
-    for i in range(5):
+    for i in range(8):
         r = api.post("/api/auth/login", json={"email": f"nobody{i}@example.com", "password": "whatever1"})
         assert r.status_code == 401
     r = api.post("/api/auth/login", json={"email": "ip@example.com", "password": PASSWORD})
     assert r.status_code == 429 and "Retry-After" in r.headers
 
 
-def test_successful_login_resets_the_email_counter(browser):
+def test_successful_login_forgives_the_pair_counter(browser):
+    from icanvas.serve.routes.auth import pair_key
+
+    browser().register("ok@example.com")
     api = browser()
-    api.register("ok@example.com")
-    api.post("/api/auth/logout")
     for _ in range(3):
         assert api.post("/api/auth/login", json={"email": "ok@example.com", "password": "nope nope"}).status_code == 401
     assert api.post("/api/auth/login", json={"email": "OK@example.com ", "password": PASSWORD}).status_code == 200
     with api.client.app.state.studio.sessions() as db:
-        assert failures(db, LOGIN_PER_EMAIL, "ok@example.com") == 0
+        assert failures(db, LOGIN_PER_PAIR, pair_key("testclient", "ok@example.com")) == 0
+        assert failures(db, LOGIN_PER_EMAIL, "ok@example.com") == 3  # others' failures are not forgiven by this one
 
 
 @both_databases

@@ -56,6 +56,13 @@ class Register(BaseModel):
     password: Annotated[str, Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)]
 
 
+class SignedUp(BaseModel):
+    """The answer to every sign-up, whether or not the e-mail had an account already."""
+
+    message: str
+    hint: str
+
+
 class Login(BaseModel):
     email: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=EMAIL_MAX)]
     password: Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX)]

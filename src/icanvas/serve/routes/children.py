@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import StreamingResponse
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from icanvas.serve import game
 from icanvas.serve.album import delete_child, export_child, stars_of
 from icanvas.serve.problems import Conflict, Forbidden, NotFound
-from icanvas.serve.routes.deps import DB, FamilyDep, ParentDep, StateDep, Viewer, me_answer
+from icanvas.serve.routes.deps import DB, FamilyDep, ParentDep, StateDep, Viewer, me_answer, set_session_cookie, switch_login
 from icanvas.serve.schemas import ChildBrief, ChildCreate, ChildOut, ChildPatch, Enter, Me
-from icanvas.serve.security import PIN_PER_CHILD, check_limit, clear_failures, hash_secret, pin_text, record_failure, verify_secret
-from icanvas.serve.tables import Child
+from icanvas.serve.security import PIN_PER_CHILD, hash_secret, pin_text, take_try, verify_secret
+from icanvas.serve.tables import Child, LoginSession
 
 router = APIRouter(tags=["children"])
 
@@ -77,8 +77,10 @@ def change_child(child_id: int, body: ChildPatch, db: DB, viewer: ParentDep) -> 
 
 @router.delete("/children/{child_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
 def remove_child(child_id: int, db: DB, state: StateDep, viewer: ParentDep) -> Response:
-    """Delete a profile with all its creations, stars and badges, and their files."""
-    delete_child(db, state.store, family_child(db, viewer, child_id))
+    """Delete a profile with all its creations, stars and badges, and their files; its logins end."""
+    child = family_child(db, viewer, child_id)
+    db.execute(delete(LoginSession).where(LoginSession.child_id == child.id))  # the database cascades too
+    delete_child(db, state.store, child)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -103,15 +105,14 @@ def export(child_id: int, db: DB, state: StateDep, viewer: ParentDep) -> Streami
 
 @router.post("/children/{child_id}/enter", response_model=Me)
 def enter(child_id: int, body: Enter, request: Request, response: Response, db: DB, state: StateDep, viewer: FamilyDep) -> Me:
-    """Switch to a child profile with its picture PIN; 429 after 5 wrong tries in 5 minutes."""
+    """Switch to a child profile with its picture PIN (a new session token); 429 after 5 wrong tries in 5 minutes."""
     child = family_child(db, viewer, child_id)
     key = str(child.id)
-    check_limit(db, PIN_PER_CHILD, key, "Too many wrong picture PINs.", "Wait a few minutes, or ask a parent.")
+    attempt = take_try(db, [(PIN_PER_CHILD, key)], "Too many wrong picture PINs.", "Wait a few minutes, or ask a parent.")
     if not verify_secret(pin_text(body.pin), child.pin_hash):
-        record_failure(db, PIN_PER_CHILD, key)
-        db.commit()
         raise Forbidden("That picture PIN is not right.", "Try the three pictures again, in order.")
-    clear_failures(db, PIN_PER_CHILD, key)
-    viewer.login.child_id = child.id
+    attempt.succeeded(db, forgive=[(PIN_PER_CHILD, key)])
+    token, login = switch_login(db, viewer.login, child.id)
     db.commit()
-    return me_answer(request, response, state.settings, Viewer("child", viewer.parent, child, viewer.login))
+    set_session_cookie(request, response, state.settings, token, login.expires_at)
+    return me_answer(request, response, state, Viewer("child", viewer.parent, child, login), token)

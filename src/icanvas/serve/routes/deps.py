@@ -2,6 +2,12 @@
 
 Roles: guest (no login), parent (logged in, no child profile active), child (a parent's login
 with a child profile active). Use the ``*Dep`` aliases in route signatures.
+
+Every change of rights (log in, enter a child profile, unlock the parent area) gets a new
+session token, and the old one ends. The CSRF token is an HMAC of the session token (or, for a
+guest, of an HttpOnly guest cookie) under a key shared through the database
+(:func:`icanvas.serve.security.server_key`): the page reads it from ``/api/me`` or the CSRF
+cookie and echoes it in the ``X-CSRF-Token`` header.
 """
 
 from __future__ import annotations
@@ -9,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
@@ -20,12 +26,15 @@ from icanvas.serve.generation import GenerationPool
 from icanvas.serve.kinds import Models
 from icanvas.serve.problems import Forbidden, Unauthorized
 from icanvas.serve.schemas import ChildBrief, Me, ParentOut
-from icanvas.serve.security import new_token, same_token, token_hash
+from icanvas.serve.security import CSRF_KEY, DEVICE_DAYS, csrf_token_of, new_token, same_token, server_key, token_hash
 from icanvas.serve.settings import Settings
 from icanvas.serve.storage import FileStore
 from icanvas.serve.tables import Child, LoginSession, Parent, utcnow
 
 SESSION_COOKIE = "icanvas_session"  # HttpOnly login token
+GUEST_COOKIE = "icanvas_guest"  # HttpOnly random token a guest's CSRF token is made from
+DEVICE_COOKIE = "icanvas_device"  # HttpOnly token of a browser that once logged in (sent to /api/auth only)
+DEVICE_COOKIE_PATH = "/api/auth"  # the only routes that read the device cookie
 CSRF_COOKIE = "icanvas_csrf"  # readable by the page, echoed in the CSRF header
 CSRF_HEADER = "X-CSRF-Token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -43,6 +52,7 @@ class StudioState:
     pool: GenerationPool
     models: Models
     missions: list[Any]  # game.Mission
+    csrf_key: bytes | None = None  # shared key of CSRF tokens, read from the database on first use
 
 
 @dataclass
@@ -80,10 +90,12 @@ def get_viewer(request: Request, db: DB) -> Viewer:
     parent = db.get(Parent, login.parent_id)
     if parent is None:
         return Viewer("guest")
-    child = db.get(Child, login.child_id) if login.child_id is not None else None
-    if child is not None and child.parent_id != parent.id:  # cannot happen through the API; refuse anyway
-        child = None
-    return Viewer("child" if child else "parent", parent, child, login)
+    if login.child_id is None:
+        return Viewer("parent", parent, None, login)
+    child = db.get(Child, login.child_id)
+    if child is None or child.parent_id != parent.id:  # a child's login never becomes a parent's
+        return Viewer("guest")
+    return Viewer("child", parent, child, login)
 
 
 ViewerDep = Annotated[Viewer, Depends(get_viewer)]
@@ -116,9 +128,36 @@ ChildDep = Annotated[Viewer, Depends(require_child)]
 FamilyDep = Annotated[Viewer, Depends(require_family)]
 
 
-def check_csrf(request: Request) -> None:
-    """Double-submit check on every state-changing request: header must equal the cookie."""
-    if request.method in UNSAFE_METHODS and not same_token(request.cookies.get(CSRF_COOKIE), request.headers.get(CSRF_HEADER)):
+def csrf_key(state: StudioState) -> bytes:
+    """The shared CSRF key (read once per process; every process reads the same row)."""
+    if state.csrf_key is None:
+        with state.sessions() as db:
+            state.csrf_key = server_key(db, CSRF_KEY)
+    return state.csrf_key
+
+
+def _shaped(token: str | None) -> str | None:
+    return token if token and _TOKEN_SHAPE.match(token) else None
+
+
+def session_cookie(request: Request) -> str | None:
+    """The browser's session token, if it sent one of the right shape (valid or not)."""
+    return _shaped(request.cookies.get(SESSION_COOKIE))
+
+
+def _binding(session: str | None, guest: str | None) -> str | None:
+    """What a CSRF token is made from: the session token, else the guest token."""
+    return f"session:{session}" if session else f"guest:{guest}" if guest else None
+
+
+def check_csrf(request: Request, state: StateDep) -> None:
+    """On every state-changing request the header must be the CSRF token of the browser's session
+    (or guest) cookie; a made-up cookie and header pair does not pass."""
+    if request.method not in UNSAFE_METHODS:
+        return
+    binding = _binding(session_cookie(request), _shaped(request.cookies.get(GUEST_COOKIE)))
+    expected = csrf_token_of(csrf_key(state), binding) if binding else None
+    if not same_token(request.headers.get(CSRF_HEADER), expected):
         raise Forbidden("The page's security token is missing or out of date.", "Reload the page and try again.")
 
 
@@ -129,24 +168,50 @@ def _secure(request: Request, settings: Settings) -> bool:
     return settings.secure_cookies or request.url.scheme == "https"
 
 
-def csrf_token_for(request: Request) -> str:
-    """The CSRF token the browser already holds, or a fresh one."""
-    token = request.cookies.get(CSRF_COOKIE)
-    return token if token and _TOKEN_SHAPE.match(token) else new_token()
+def _cookie_age(settings: Settings, until: datetime | None = None) -> int:
+    if until is None:
+        return int(timedelta(days=settings.session_days).total_seconds())
+    return max(1, int((until - utcnow()).total_seconds()))
 
 
-def set_csrf_cookie(request: Request, response: Response, settings: Settings, token: str) -> None:
-    response.set_cookie(CSRF_COOKIE, token, max_age=int(timedelta(days=settings.session_days).total_seconds()),
-                        path="/", secure=_secure(request, settings), httponly=False, samesite="lax")
+def _set_cookie(request: Request, response: Response, settings: Settings, name: str, value: str, max_age: int,
+                *, httponly: bool = True, path: str = "/") -> None:
+    response.set_cookie(name, value, max_age=max_age, path=path, secure=_secure(request, settings), httponly=httponly,
+                        samesite="lax")
 
 
-def set_session_cookie(request: Request, response: Response, settings: Settings, token: str) -> None:
-    response.set_cookie(SESSION_COOKIE, token, max_age=int(timedelta(days=settings.session_days).total_seconds()),
-                        path="/", secure=_secure(request, settings), httponly=True, samesite="lax")
+def issue_csrf(request: Request, response: Response, state: StudioState, session: str | None) -> str:
+    """The CSRF token for a browser that holds session token ``session`` after this answer (None:
+    no login, then its guest cookie, made here when missing); also sets the CSRF cookie."""
+    settings = state.settings
+    guest = None
+    if session is None:
+        guest = _shaped(request.cookies.get(GUEST_COOKIE))
+        if guest is None:
+            guest = new_token()
+            _set_cookie(request, response, settings, GUEST_COOKIE, guest, _cookie_age(settings))
+    token = csrf_token_of(csrf_key(state), _binding(session, guest))
+    _set_cookie(request, response, settings, CSRF_COOKIE, token, _cookie_age(settings), httponly=False)
+    return token
+
+
+def set_session_cookie(request: Request, response: Response, settings: Settings, token: str,
+                       until: datetime | None = None) -> None:
+    """The HttpOnly session cookie, kept until ``until`` (default: ``session_days`` from now)."""
+    _set_cookie(request, response, settings, SESSION_COOKIE, token, _cookie_age(settings, until))
 
 
 def clear_session_cookie(request: Request, response: Response, settings: Settings) -> None:
     response.delete_cookie(SESSION_COOKIE, path="/", secure=_secure(request, settings), httponly=True, samesite="lax")
+
+
+def device_cookie(request: Request) -> str | None:
+    return _shaped(request.cookies.get(DEVICE_COOKIE))
+
+
+def set_device_cookie(request: Request, response: Response, settings: Settings, token: str) -> None:
+    _set_cookie(request, response, settings, DEVICE_COOKIE, token, int(timedelta(days=DEVICE_DAYS).total_seconds()),
+                path=DEVICE_COOKIE_PATH)
 
 
 def start_login(db: Session, parent: Parent, settings: Settings, old: LoginSession | None = None) -> tuple[str, LoginSession]:
@@ -162,10 +227,22 @@ def start_login(db: Session, parent: Parent, settings: Settings, old: LoginSessi
     return token, login
 
 
-def me_answer(request: Request, response: Response, settings: Settings, viewer: Viewer) -> Me:
-    """The ``me`` body; (re)sets the CSRF cookie and returns its value too."""
-    token = csrf_token_for(request)
-    set_csrf_cookie(request, response, settings, token)
+def switch_login(db: Session, old: LoginSession, child_id: int | None) -> tuple[str, LoginSession]:
+    """The same login with other rights (``child_id`` None: the parent's) under a new token: the old
+    row is deleted, the new one ends when the old one would have; returns (token, row)."""
+    if db.execute(delete(LoginSession).where(LoginSession.id == old.id)).rowcount != 1:  # ended or switched meanwhile
+        raise Unauthorized("This login has ended.", "Log in again.")
+    token = new_token()
+    login = LoginSession(token_hash=token_hash(token), parent_id=old.parent_id, child_id=child_id, created_at=utcnow(),
+                         expires_at=old.expires_at)
+    db.add(login)
+    return token, login
+
+
+def me_answer(request: Request, response: Response, state: StudioState, viewer: Viewer, session: str | None) -> Me:
+    """The ``me`` body for a browser that holds session token ``session`` after this answer (None:
+    no login); (re)sets the CSRF cookie and returns its value too."""
+    token = issue_csrf(request, response, state, session)
     parent = ParentOut(id=viewer.parent.id, email=viewer.parent.email) if viewer.parent else None
     child = ChildBrief.model_validate(viewer.child) if viewer.child else None
     return Me(role=viewer.role, parent=parent, child=child, csrf_token=token)
