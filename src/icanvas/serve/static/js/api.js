@@ -1,4 +1,6 @@
-// The studio's JSON API (same origin, under /api), with the CSRF double-submit header.
+// The studio's JSON API (same origin, under /api), with the CSRF header. The server ties the
+// CSRF token to the login (or the guest cookie), so every change of login brings a new one:
+// it comes in the CSRF cookie and in every `me` answer.
 
 /** An answer the server refused: `problem` and `hint` come from {detail: {problem, hint}}. */
 export class ApiError extends Error {
@@ -11,7 +13,7 @@ export class ApiError extends Error {
   }
 }
 
-let csrfFromMe = null; // csrf_token of the last GET /api/me, used when the cookie cannot be read
+let csrfFromMe = null; // csrf_token of the last `me` answer, used when the cookie cannot be read
 
 function csrfToken() {
   const match = document.cookie.match(/(?:^|;\s*)icanvas_csrf=([^;]*)/);
@@ -48,19 +50,17 @@ async function send(method, path, { json, form, retried = false } = {}) {
   } else if (form) {
     body = form;
   }
-  if (method !== "GET") {
-    const token = csrfToken();
-    if (token) headers["X-CSRF-Token"] = token;
-  }
+  const token = method !== "GET" ? csrfToken() : null;
+  if (token) headers["X-CSRF-Token"] = token;
   let res;
   try {
     res = await fetch(`/api${path}`, { method, headers, body, credentials: "same-origin" });
   } catch (err) {
     throw new ApiError(0, "network", String(err));
   }
-  if (res.status === 403 && method !== "GET" && !retried && !csrfToken()) {
-    await me(); // no CSRF cookie yet: fetch one and try once more
-    return send(method, path, { json, form, retried: true });
+  if (res.status === 403 && method !== "GET" && !retried) {
+    await me().catch(() => null); // the token may be missing or belong to an older login
+    if (csrfToken() !== token) return send(method, path, { json, form, retried: true }); // only then it was the token
   }
   if (!res.ok) throw await errorFrom(res);
   return res;
@@ -69,7 +69,10 @@ async function send(method, path, { json, form, retried = false } = {}) {
 const getJson = async (path) => (await send("GET", path)).json();
 const postJson = async (path, json) => {
   const res = await send("POST", path, { json });
-  return res.status === 204 ? null : res.json();
+  if (res.status === 204) return null;
+  const answer = await res.json();
+  if (answer && answer.csrf_token) csrfFromMe = answer.csrf_token; // a `me` answer: a new login, a new token
+  return answer;
 };
 
 function query(params) {
@@ -85,6 +88,7 @@ export async function me() {
 }
 
 export const studio = () => getJson("/studio");
+/** Sign up; the answer is the same whether or not the e-mail had an account, so log in next. */
 export const register = (email, password) => postJson("/auth/register", { email, password });
 export const login = (email, password) => postJson("/auth/login", { email, password });
 export const logout = () => send("POST", "/auth/logout");

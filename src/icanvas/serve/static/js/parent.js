@@ -61,12 +61,15 @@ function signInForm(body, hooks, rerender) {
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     if (password.value.length < PASSWORD_MIN) return text(error, "parent.password_hint");
+    const signingUp = mode === "register";
     try {
-      const me = mode === "login" ? await api.login(email.value.trim(), password.value) : await api.register(email.value.trim(), password.value);
+      // signing up never tells whether the e-mail had an account: log in with it either way
+      if (signingUp) await api.register(email.value.trim(), password.value);
+      const me = await api.login(email.value.trim(), password.value);
       await hooks.onRoleChange(me);
       rerender();
     } catch (err) {
-      showError(error, err, err.status === 401 ? "parent.bad_login" : "err.generic");
+      showError(error, err, err.status === 401 ? (signingUp ? "parent.register_failed" : "parent.bad_login") : "err.generic");
     }
   });
   setMode("login");
