@@ -80,7 +80,10 @@ def test_serve_command_runs_uvicorn_with_the_app(tmp_path, monkeypatch, capsys):
     main()
     assert "http://127.0.0.1:8766" in capsys.readouterr().out
     (app, kw), = calls
-    assert isinstance(app, FastAPI) and kw == {"host": "127.0.0.1", "port": 8766}
+    assert isinstance(app, FastAPI) and kw["host"] == "127.0.0.1" and kw["port"] == 8766
+    from icanvas.serve.http import GuardedH11Protocol
+
+    assert issubclass(kw["http"], GuardedH11Protocol) and kw["proxy_headers"] is False  # the studio's guards are on
     monkeypatch.setattr(sys, "argv", ["icanvas", "serve", "--port", "0"])
     try:
         main()
