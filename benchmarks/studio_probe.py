@@ -8,6 +8,8 @@
 - :class:`Browser`: one cookie jar with the CSRF token, and the sign-up / log-in / enter
   steps every probe needs (register never logs in by itself: every probe logs in after it,
   and re-reads ``GET /api/me`` after every change of rights);
+- :func:`operations` and :func:`request_kwargs`: the routes of ``/openapi.json`` and valid
+  requests for them, so that new routes are probed without changes here;
 - :func:`table`: the markdown tables every benchmark prints.
 
 Nothing here targets anything but 127.0.0.1.
@@ -33,13 +35,15 @@ import httpx
 
 from load import Server, make_drawings
 
-__all__ = ["Browser", "StudioServer", "Studio", "fresh_database", "make_drawings", "memory_mb", "studio", "table"]
+__all__ = ["Browser", "Op", "StudioServer", "Studio", "fresh_database", "make_drawings", "memory_mb", "operations",
+           "request_kwargs", "studio", "table"]
 
 PASSWORD = "probe password 1234"  # every probe account's password
 PG_ENV = "ICANVAS_TEST_POSTGRES_URL"  # where --database postgresql finds a server (scripts/services.sh exports it)
 CSRF_COOKIE = "icanvas_csrf"  # the studio's CSRF cookie, echoed in CSRF_HEADER
 CSRF_HEADER = "X-CSRF-Token"
 REQUEST_TIMEOUT = 60.0  # default per-request timeout of a Browser, s
+UNSAFE = ("POST", "PUT", "PATCH", "DELETE")  # methods that change something (and need the CSRF header)
 
 
 def free_port() -> int:
@@ -311,6 +315,14 @@ def parent(url: str, email: str, password: str = PASSWORD) -> Browser:
     return b
 
 
+def parent_session(url: str, email: str, password: str = PASSWORD) -> Browser:
+    """A new browser logged in to an existing parent account."""
+    b = Browser(url)
+    b.me()
+    b.login(email, password)
+    return b
+
+
 def child(url: str, email: str, child_id: int, pin: list[str], password: str = PASSWORD) -> Browser:
     """A new browser logged in as ``email`` with the child profile ``child_id`` entered."""
     b = Browser(url)
@@ -346,3 +358,101 @@ def wait_until(pred, timeout: float, step: float = 0.2) -> bool:
             return True
         time.sleep(step)
     return pred()
+
+
+# ---------------------------------------------------------------- requests from /openapi.json
+
+
+@dataclass
+class Op:
+    """One route of the API schema."""
+
+    method: str
+    path: str
+    params: list[dict]  # OpenAPI parameter objects (name, in, required, schema)
+    body: dict | None  # the request body schema
+    body_type: str | None  # "json" or "multipart"
+
+    @property
+    def name(self) -> str:
+        return f"{self.method} {self.path}"
+
+    def id_params(self) -> list[dict]:
+        return [p for p in self.params if p["name"].endswith("_id") and p["in"] in ("path", "query")]
+
+    def file_fields(self, spec: dict) -> list[str]:
+        """The multipart fields that take a file."""
+        if self.body_type != "multipart":
+            return []
+        return [k for k, v in resolve(self.body, spec).get("properties", {}).items() if is_file(resolve(v, spec))]
+
+
+def operations(spec: dict) -> list[Op]:
+    """Every GET/POST/PUT/PATCH/DELETE route of an OpenAPI schema, in its order."""
+    ops = []
+    for path, methods in spec["paths"].items():
+        for method, op in methods.items():
+            if method.upper() not in ("GET", *UNSAFE):
+                continue
+            content = (op.get("requestBody") or {}).get("content", {})
+            body, body_type = None, None
+            if "application/json" in content:
+                body, body_type = content["application/json"]["schema"], "json"
+            elif "multipart/form-data" in content:
+                body, body_type = content["multipart/form-data"]["schema"], "multipart"
+            ops.append(Op(method.upper(), path, op.get("parameters", []), body, body_type))
+    return ops
+
+
+def resolve(schema: dict, spec: dict) -> dict:
+    """``schema`` with $refs followed and Optional[X] (anyOf with null) taken as X."""
+    while "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    if "anyOf" in schema:
+        schema = resolve(next((s for s in schema["anyOf"] if s.get("type") != "null"), schema["anyOf"][0]), spec)
+    return schema
+
+
+def is_file(schema: dict) -> bool:
+    return schema.get("format") == "binary" or "contentMediaType" in schema
+
+
+def example(schema: dict, spec: dict, values: dict, name: str = "") -> object:
+    """A valid value for ``schema``: ``values[name]`` where given, else the smallest thing the schema allows."""
+    if name in values:
+        return values[name]
+    s = resolve(schema, spec)
+    kind = s.get("type")
+    if "enum" in s:
+        return s["enum"][0]
+    if kind == "object":
+        return {k: example(v, spec, values, k) for k, v in s.get("properties", {}).items() if k in s.get("required", [])}
+    if kind == "array":
+        return [example(s.get("items", {}), spec, values)] * max(1, s.get("minItems", 1))
+    if kind == "integer":
+        return int(s.get("minimum", 0))
+    if kind == "number":
+        return float(s.get("minimum", 0))
+    if kind == "boolean":
+        return True
+    return "probe"[: s.get("maxLength", 5)].ljust(s.get("minLength", 0), "x")
+
+
+def form_fields(op: Op, spec: dict, values: dict) -> dict[str, str]:
+    """The non-file multipart fields of ``op`` that are required or named in ``values``, as text."""
+    s = resolve(op.body, spec) if op.body_type == "multipart" else {}
+    files = set(op.file_fields(spec))
+    return {k: str(example(v, spec, values, k)) for k, v in s.get("properties", {}).items()
+            if k not in files and (k in s.get("required", []) or k in values)}
+
+
+def request_kwargs(op: Op, spec: dict, values: dict, file: bytes) -> dict:
+    """httpx keyword arguments with a valid body for ``op``: required fields (and those in ``values``,
+    by field name), each required file field sent as ``file`` (a PNG)."""
+    if op.body is None:
+        return {}
+    if op.body_type == "json":
+        return {"json": example(op.body, spec, values)}
+    required = resolve(op.body, spec).get("required", [])
+    files = {k: (f"{k}.png", file, "image/png") for k in op.file_fields(spec) if k in required}
+    return {"files": files, "data": form_fields(op, spec, values)}
