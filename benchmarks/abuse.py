@@ -1,0 +1,642 @@
+"""Who may do what: the authorization matrix, a CSRF sweep and login/PIN races against the studio.
+
+    python benchmarks/abuse.py                          # own server, SQLite
+    python benchmarks/abuse.py --database postgresql    # a fresh database on $ICANVAS_TEST_POSTGRES_URL
+    python benchmarks/abuse.py --race 32 --skip matrix  # only the CSRF sweep and the races
+    python benchmarks/abuse.py --url http://127.0.0.1:8000   # a running server (it gets new accounts; see below)
+
+(a) Matrix. Two families, A (children A1, A2) and B (child B1), and a guest. Every route of
+/openapi.json with an ``*_id`` parameter (album, profiles, export, delete, favourite, images)
+is tried by each of guest, parent A, parent B, child A1, child A2 and child B1 on the ids of
+A1, A2 and B1 (or of a creation of each) and on an id that does not exist. The rule table
+``RULES`` says which relations must be granted (a child's own things, a parent's children's
+things; entering a profile: the whole family); every other try must be refused. A wrongful
+grant is a 2xx answer (an empty JSON list counts as a refusal) where the rules refuse. Every
+2xx body (JSON, and the JSON inside an export zip), also of the id-less GET routes, is scanned
+for another family's nicknames or e-mail and for creations of a child the viewer may not see:
+each such body is a leak. Deleting routes are tried on throwaway profiles and creations, and
+every viewer is set back to who it was after each try. "Existence shown" counts viewers who
+get a different answer for another family's id than for an id that does not exist.
+
+(b) CSRF. Every POST/PUT/PATCH/DELETE route is sent by a signed-in parent and by a child of a
+third family, with valid bodies and ids, three ways: without the X-CSRF-Token header, with a
+wrong one, and with an attacker's pair (a random token set both as the icanvas_csrf cookie and
+as the header). An answer other than the CSRF refusal (that of a request with no cookies at
+all) is an accepted request.
+
+(c) Races. ``--race`` concurrent wrong picture PINs against one child, from one parent
+session: a 403 means the PIN was checked, a 429 that the limit held; at most ``--pin-limit``
+may be checked. Then ``--race`` concurrent wrong passwords against one account from new
+browsers (answers are counted and shown; not judged). The password race runs last: it may
+block further log-ins from 127.0.0.1 to that account for a while.
+
+Exits with status 1 on any wrongful grant, leak, accepted CSRF request or too many checked
+PINs. Every run makes new accounts; a server limits sign-ups per address (use your own).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import secrets
+import sys
+import threading
+import zipfile
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+import httpx
+
+import studio_probe as sp
+
+PIN_LIMIT = 5  # wrong picture PINs the studio may check per child before it answers 429
+RACE = 32  # concurrent tries in each race
+
+# Relations of a viewer to the owner of what an id names.
+OWN = "own"  # a child's own profile or creation
+SIBLING = "sibling"  # a child and another child of the same parent
+OWN_CHILD = "own child"  # a parent and one of their children
+OTHER = "other family"
+NONE = "nonexistent"
+GUEST = "guest"
+RELATIONS = (OWN, SIBLING, OWN_CHILD, OTHER, NONE, GUEST)
+
+SEE = frozenset({OWN, OWN_CHILD})  # the child itself and its parent
+PARENT = frozenset({OWN_CHILD})  # the parent only
+FAMILY = frozenset({OWN, SIBLING, OWN_CHILD})  # anyone logged in to the family
+RULES = {  # (method, path) -> relations that must be granted; everything else must be refused
+    ("GET", "/api/creations"): SEE,  # the album narrowed by ?child_id=
+    ("PATCH", "/api/creations/{creation_id}"): SEE,  # favourite
+    ("DELETE", "/api/creations/{creation_id}"): PARENT,
+    ("GET", "/api/creations/{creation_id}/drawing.png"): SEE,
+    ("GET", "/api/creations/{creation_id}/picture.png"): SEE,
+    ("PATCH", "/api/children/{child_id}"): PARENT,
+    ("DELETE", "/api/children/{child_id}"): PARENT,
+    ("GET", "/api/children/{child_id}/export"): PARENT,
+    ("POST", "/api/children/{child_id}/enter"): FAMILY,
+}
+ID_KINDS = {"child_id": "child", "creation_id": "creation"}  # parameter name -> what it names
+
+
+_DRAWING: list[bytes] = []
+
+
+def drawing() -> bytes:
+    if not _DRAWING:
+        import numpy as np
+
+        _DRAWING.append(sp.make_drawings(np.random.default_rng(3), 1)[0])
+    return _DRAWING[0]
+
+
+# ================================================================ the two families
+
+
+@dataclass
+class Kid:
+    name: str  # "A1"
+    family: str  # "A"
+    id: int
+    pin: list[str]
+    nickname: str
+    maker: sp.Browser  # this child's own session, for setting things up (never a viewer under test)
+    creations: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Viewer:
+    name: str  # "parent A", "child A1", "guest"
+    family: str | None
+    kid: Kid | None
+    browser: sp.Browser
+
+
+@dataclass
+class World:
+    url: str
+    info: dict
+    spec: dict
+    emails: dict[str, str] = field(default_factory=dict)  # family -> e-mail
+    owners: dict[str, sp.Browser] = field(default_factory=dict)  # family -> a parent session for setup and clean-up
+    kids: dict[str, Kid] = field(default_factory=dict)
+    viewers: list[Viewer] = field(default_factory=list)
+    nicknames: dict[str, str] = field(default_factory=dict)  # every nickname made -> its family
+    missing_child: int = 0
+    missing_creation: int = 0
+
+    def close(self) -> None:
+        for b in [*self.owners.values(), *(k.maker for k in self.kids.values()), *(v.browser for v in self.viewers)]:
+            b.close()
+
+
+def nickname(tag: str) -> str:
+    return f"{tag}-{secrets.token_hex(3)}"  # unique, so finding it in a body means that child's data
+
+
+def save_creation(kid: Kid, picture: bool = True) -> int:
+    files = {"drawing": ("drawing.png", drawing(), "image/png")}
+    if picture:
+        files["picture"] = ("picture.png", drawing(), "image/png")
+    r = kid.maker.post("/api/creations", files=files, data={"colours": "1", "seconds": "3"})
+    if r.status_code not in (200, 201):
+        raise RuntimeError(f"saving a creation for {kid.name}: {r.status_code} {r.text[:200]}")
+    return r.json()["creation"]["id"]
+
+
+def add_family(w: World, family: str, kids: list[str]) -> None:
+    email = sp.unique_email(f"abuse-{family.lower()}")
+    w.emails[family] = email
+    owner = sp.parent(w.url, email)
+    w.owners[family] = owner
+    for i, name in enumerate(kids):
+        pin = sp.pins(w.info, 1, seed=len(w.kids) * 7 + i)[0]
+        nick = nickname(name)
+        cid = owner.add_child(nick, pin, w.info["avatars"][i % len(w.info["avatars"])])
+        w.nicknames[nick] = family
+        w.kids[name] = Kid(name, family, cid, pin, nick, sp.child(w.url, email, cid, pin))
+
+
+def build_world(url: str, info: dict, families: dict[str, list[str]]) -> World:
+    w = World(url, info, httpx.get(url + "/openapi.json", timeout=30).raise_for_status().json())
+    for family, kids in families.items():
+        add_family(w, family, kids)
+    for kid in w.kids.values():
+        kid.creations += [save_creation(kid, picture=True), save_creation(kid, picture=False)]
+    w.missing_child = max(k.id for k in w.kids.values()) + 100_000
+    w.missing_creation = max(c for k in w.kids.values() for c in k.creations) + 100_000
+    return w
+
+
+def add_viewers(w: World, families: list[str]) -> None:
+    w.viewers.append(Viewer("guest", None, None, sp.guest(w.url)))
+    for family in families:
+        w.viewers.append(Viewer(f"parent {family}", family, None, sp.parent_session(w.url, w.emails[family])))
+    for kid in w.kids.values():
+        if kid.family in families:
+            w.viewers.append(Viewer(f"child {kid.name}", kid.family, kid, sp.child(w.url, w.emails[kid.family], kid.id, kid.pin)))
+
+
+def restore(w: World, v: Viewer) -> None:
+    """Make ``v`` who it was again (a try may have entered a profile, unlocked or logged out)."""
+    try:
+        me = v.browser.me()
+    except httpx.HTTPError:
+        me = {}
+    want_child = v.kid.id if v.kid else None
+    if me.get("role") == ("guest" if v.family is None else "child" if v.kid else "parent") and \
+            (me.get("child") or {}).get("id") == want_child:
+        return
+    v.browser.close()
+    if v.family is None:
+        v.browser = sp.guest(w.url)
+    elif v.kid is None:
+        v.browser = sp.parent_session(w.url, w.emails[v.family])
+    else:
+        v.browser = sp.child(w.url, w.emails[v.family], v.kid.id, v.kid.pin)
+
+
+def relation(v: Viewer, owner: Kid | None) -> str:
+    if owner is None:
+        return NONE
+    if v.family is None:
+        return GUEST
+    if v.family != owner.family:
+        return OTHER
+    if v.kid is None:
+        return OWN_CHILD
+    return OWN if v.kid.name == owner.name else SIBLING
+
+
+# ================================================================ leaks
+
+
+def body_texts(r: httpx.Response) -> list[str]:
+    ctype = r.headers.get("content-type", "")
+    if "json" in ctype:
+        return [r.text]
+    if "zip" in ctype:
+        try:
+            with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+                return [z.read(n).decode("utf-8", "replace") for n in z.namelist() if n.endswith(".json")]
+        except zipfile.BadZipFile:
+            return []
+    return []
+
+
+def walk(obj):
+    if isinstance(obj, dict):
+        yield obj
+        for v in obj.values():
+            yield from walk(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from walk(v)
+
+
+def leaks(w: World, v: Viewer, r: httpx.Response) -> list[str]:
+    """What ``r``'s body shows that ``v`` may not see."""
+    found = []
+    seeable_children = ({v.kid.id} if v.kid else {k.id for k in w.kids.values() if k.family == v.family}) if v.family else set()
+    for text in body_texts(r):
+        for nick, family in w.nicknames.items():
+            if family != v.family and nick in text:
+                found.append(f"nickname of family {family}")
+        for family, email in w.emails.items():
+            if family != v.family and email in text:
+                found.append(f"e-mail of family {family}")
+        try:
+            data = json.loads(text)
+        except ValueError:
+            continue
+        for obj in walk(data):
+            if "child_id" in obj and "drawing_url" in obj and obj["child_id"] not in seeable_children:
+                found.append(f"creation {obj.get('id')} of child {obj['child_id']}")
+    return found
+
+
+# ================================================================ (a) the matrix
+
+
+@dataclass
+class Try:
+    op: str
+    viewer: str
+    target: str  # "A1", "none", ...
+    relation: str
+    status: int
+    expected: bool  # must be granted
+    granted: bool
+    leaks: list[str]
+
+
+@dataclass
+class Matrix:
+    tries: list[Try] = field(default_factory=list)
+    unjudged: list[str] = field(default_factory=list)  # routes with an id parameter the probe does not know
+    default_rules: list[str] = field(default_factory=list)  # routes judged by the default rule
+
+    @property
+    def wrongful(self) -> list[Try]:
+        return [t for t in self.tries if t.granted and not t.expected]
+
+    @property
+    def leaked(self) -> list[Try]:
+        return [t for t in self.tries if t.leaks]
+
+    def existence_shown(self) -> int:
+        by = defaultdict(dict)
+        for t in self.tries:
+            by[(t.op, t.viewer)][t.relation] = t.status
+        return sum(1 for rel in by.values() if OTHER in rel and NONE in rel and rel[OTHER] != rel[NONE])
+
+
+def granted(r: httpx.Response) -> bool:
+    if not r.is_success:
+        return False
+    if "json" in r.headers.get("content-type", ""):
+        try:
+            return r.json() != []  # an empty list shows nothing
+        except ValueError:
+            return True
+    return True
+
+
+def throwaway(w: World, what: str, owner: Kid) -> int:
+    """A new profile in ``owner``'s family, or a new creation of ``owner``, to be deleted by a try."""
+    if what == "creation":
+        return save_creation(owner, picture=False)
+    nick = nickname(owner.family + "x")
+    cid = w.owners[owner.family].add_child(nick, owner.pin, w.info["avatars"][0])
+    w.nicknames[nick] = owner.family
+    return cid
+
+
+def clean_up(w: World, what: str, owner: Kid, rid: int) -> None:
+    """Delete a throwaway the try left (as its parent)."""
+    path = f"/api/creations/{rid}" if what == "creation" else f"/api/children/{rid}"
+    w.owners[owner.family].request("DELETE", path)
+
+
+def targets(w: World, what: str) -> list[tuple[str, Kid | None, int]]:
+    """(label, owner, id) for each kid's thing and one missing id."""
+    out = [(k.name, k, k.id if what == "child" else k.creations[0]) for k in w.kids.values()]
+    return out + [("none", None, w.missing_child if what == "child" else w.missing_creation)]
+
+
+def values_for(w: World, v: Viewer, owner: Kid | None) -> dict:
+    """Field values for request bodies: the target's PIN, the viewer's family password, fresh names."""
+    return {"pin": (owner.pin if owner else ["apple"] * 3), "password": sp.PASSWORD, "favourite": True,
+            "email": w.emails.get(v.family or "", sp.unique_email("abuse-x")), "nickname": nickname("N"),
+            "kind": (w.info["kinds"][0]["kind"] if w.info["kinds"] else "cat"), "avatar": w.info["avatars"][0]}
+
+
+def send(b: sp.Browser, op: sp.Op, ids: dict[str, int], kw: dict, headers: dict | None = None,
+         client: httpx.Client | None = None) -> httpx.Response:
+    """``op`` with ``ids`` from ``b`` (its CSRF header added), or exactly as given from ``client``."""
+    path = op.path.format(**{p["name"]: ids[p["name"]] for p in op.params if p["in"] == "path"})
+    query = {p["name"]: ids[p["name"]] for p in op.params if p["in"] == "query" and p["name"] in ids}
+    if client is not None:
+        return client.request(op.method, b.url + path, params=query, headers=headers, **kw)
+    return b.request(op.method, path, params=query, headers=headers, **kw)
+
+
+def run_matrix(w: World) -> Matrix:
+    m = Matrix()
+    ops = sp.operations(w.spec)
+    for op in ops:
+        idp = op.id_params()
+        if not idp:
+            continue
+        if any(p["name"] not in ID_KINDS for p in idp) or len(idp) > 1:
+            m.unjudged.append(op.name)
+            continue
+        param, what = idp[0]["name"], ID_KINDS[idp[0]["name"]]
+        rule = RULES.get((op.method, op.path))
+        if rule is None:
+            rule = SEE if op.method == "GET" else PARENT
+            m.default_rules.append(op.name)
+        for v in w.viewers:
+            for label, owner, rid in targets(w, what):
+                made = owner is not None and op.method == "DELETE"
+                if made:
+                    rid = throwaway(w, what, owner)
+                rel = relation(v, owner)
+                r = send(v.browser, op, {param: rid}, sp.request_kwargs(op, w.spec, values_for(w, v, owner), drawing()))
+                m.tries.append(Try(op.name, v.name, label, rel, r.status_code, rel in rule, granted(r),
+                                   leaks(w, v, r) if r.is_success else []))
+                if made and not r.is_success:
+                    clean_up(w, what, owner, rid)
+                restore(w, v)
+    for op in ops:  # the id-less GET routes: nothing but a leak to look for
+        if op.method == "GET" and not any(p["in"] == "path" or p.get("required") for p in op.params):
+            for v in w.viewers:
+                r = send(v.browser, op, {}, {})
+                m.tries.append(Try(op.name, v.name, "-", "-", r.status_code, True, False, leaks(w, v, r) if r.is_success else []))
+    return m
+
+
+def matrix_table(m: Matrix) -> str:
+    rows = []
+    by_op: dict[str, list[Try]] = defaultdict(list)
+    for t in m.tries:
+        by_op[t.op].append(t)
+    for name, ts in by_op.items():
+        judged = [t for t in ts if t.relation != "-"]
+        sub = Matrix(ts)
+        rows.append([name + (" (default rule)" if name in m.default_rules else ""), len(ts),
+                     sum(t.expected for t in judged) if judged else "-", sum(t.granted for t in judged) if judged else "-",
+                     len(sub.wrongful), sum(1 for t in judged if t.expected and not t.granted) if judged else "-",
+                     len(sub.leaked), sub.existence_shown() if judged else "-"])
+    return sp.table(["route", "tries", "must grant", "granted", "wrongful grants", "wrongful refusals", "leaks", "existence shown"], rows)
+
+
+# ================================================================ (b) CSRF
+
+
+@dataclass
+class CsrfTry:
+    op: str
+    viewer: str
+    variant: str  # "no header", "wrong header", "attacker pair"
+    status: int
+    accepted: bool
+
+
+VARIANTS = ("no header", "wrong header", "attacker pair")  # forged requests: each must be refused
+CONTROL = "right header"  # the viewer's own token: must get past the check, else the route's row proves nothing
+
+
+def problem(r: httpx.Response) -> str:
+    try:
+        return (r.json().get("detail") or {}).get("problem", "")
+    except (ValueError, AttributeError):
+        return ""
+
+
+def csrf_refusal(w: World, op: sp.Op) -> tuple[int, str]:
+    """The answer of a state-changing request from a browser with no cookies and no header."""
+    with httpx.Client(timeout=30) as c:
+        r = c.request(op.method, w.url + op.path.format(child_id=0, creation_id=0))
+        return r.status_code, problem(r)
+
+
+def forged(v: Viewer, variant: str) -> tuple[httpx.Client, dict]:
+    """A one-off client with ``v``'s cookies (the CSRF cookie replaced for the attacker's pair) and its header."""
+    cookies = v.browser.cookies()
+    if variant == CONTROL:
+        return httpx.Client(timeout=60, cookies=cookies), {sp.CSRF_HEADER: v.browser.csrf}
+    token = secrets.token_urlsafe(32)
+    if variant == "attacker pair":
+        cookies[sp.CSRF_COOKIE] = token
+    client = httpx.Client(timeout=60, cookies=cookies)
+    return client, ({} if variant == "no header" else {sp.CSRF_HEADER: token})
+
+
+def run_csrf(w: World, viewers: list[Viewer]) -> tuple[list[CsrfTry], tuple[int, str]]:
+    ops = [op for op in sp.operations(w.spec) if op.method in sp.UNSAFE]
+    refusal = csrf_refusal(w, next((op for op in ops if op.path == "/api/auth/logout"), ops[0]))
+    out = []
+    for op in ops:
+        for v in viewers:
+            for variant in (*VARIANTS, CONTROL):
+                owner = v.kid or next(k for k in w.kids.values() if k.family == v.family)
+                ids, made = {}, None
+                for p in op.id_params():
+                    what = ID_KINDS.get(p["name"], "child")
+                    if op.method == "DELETE":
+                        made = (what, throwaway(w, what, owner))
+                        ids[p["name"]] = made[1]
+                    else:
+                        ids[p["name"]] = owner.id if what == "child" else owner.creations[0]
+                values = values_for(w, v, owner)
+                if op.path == "/api/auth/register":
+                    values["email"] = sp.unique_email("abuse-csrf")
+                client, headers = forged(v, variant)
+                try:
+                    r = send(v.browser, op, ids, sp.request_kwargs(op, w.spec, values, drawing()), headers, client)
+                finally:
+                    client.close()
+                out.append(CsrfTry(op.name, v.name, variant, r.status_code, (r.status_code, problem(r)) != refusal))
+                if made and not r.is_success:
+                    clean_up(w, made[0], owner, made[1])
+                restore(w, v)
+    return out, refusal
+
+
+def csrf_table(tries: list[CsrfTry]) -> str:
+    rows = []
+    by_op: dict[str, list[CsrfTry]] = defaultdict(list)
+    for t in tries:
+        by_op[t.op].append(t)
+    for name, ts in by_op.items():
+        rows.append([name, *(sum(t.accepted for t in ts if t.variant == var) for var in VARIANTS),
+                     f"{sum(t.accepted for t in ts if t.variant == CONTROL)}/{sum(t.variant == CONTROL for t in ts)}",
+                     ", ".join(f"{s}x{n}" for s, n in sorted(Counter(t.status for t in ts if t.variant != CONTROL).items()))])
+    return sp.table(["route", *(f"accepted: {v}" for v in VARIANTS), "control passed", "forged answers"], rows)
+
+
+# ================================================================ (c) races
+
+
+@dataclass
+class Race:
+    name: str
+    sent: int
+    answers: Counter
+    checked: int  # answers that mean the secret was compared
+    limit: int | None  # most that may be checked (None: not judged)
+
+    @property
+    def ok(self) -> bool:
+        return self.limit is None or self.checked <= self.limit
+
+
+def race(make: list[sp.Browser], path: str, body: dict) -> Counter:
+    """Every browser in ``make`` posts ``body`` to ``path`` at the same moment; answers by status."""
+    n = len(make)
+    gate, answers, lock = threading.Barrier(n, timeout=60), Counter(), threading.Lock()
+
+    def one(b: sp.Browser) -> None:
+        try:
+            gate.wait()
+            status = str(b.post(path, json=body).status_code)
+        except (httpx.HTTPError, threading.BrokenBarrierError) as e:
+            status = type(e).__name__
+        with lock:
+            answers[status] += 1
+
+    threads = [threading.Thread(target=one, args=(b,), daemon=True) for b in make]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    return answers
+
+
+def wrong_pin(info: dict, pin: list[str]) -> list[str]:
+    icons = info["pin_icons"]
+    return [next(i for i in icons if i != pin[0]), *pin[1:]]
+
+
+def run_races(w: World, n: int, pin_limit: int) -> list[Race]:
+    add_family(w, "R", ["R1"])
+    kid, email = w.kids["R1"], w.emails["R"]
+    parent = sp.parent_session(w.url, email)
+    clones = [parent.clone() for _ in range(n)]
+    pins = race(clones, f"/api/children/{kid.id}/enter", {"pin": wrong_pin(w.info, kid.pin)})
+    for b in clones + [parent]:
+        b.close()
+    browsers = [sp.guest(w.url) for _ in range(n)]
+    words = race(browsers, "/api/auth/login", {"email": email, "password": "not the password " + secrets.token_hex(4)})
+    for b in browsers:
+        b.close()
+    return [Race(f"{n} wrong picture PINs, one child", n, pins, pins["403"], pin_limit),
+            Race(f"{n} wrong passwords, one account", n, words, words["401"], None)]
+
+
+def race_table(races: list[Race]) -> str:
+    rows = [[r.name, r.sent, r.checked, r.answers["429"], sum(v for k, v in r.answers.items() if k not in ("401", "403", "429")),
+             "-" if r.limit is None else f"<= {r.limit}", "counted" if r.limit is None else "ok" if r.ok else "TOO MANY"]
+            for r in races]
+    return sp.table(["race", "sent", "checked (401/403)", "429", "other", "target", "verdict"], rows)
+
+
+# ================================================================ main
+
+
+@dataclass
+class Report:
+    matrix: Matrix | None = None
+    csrf: list[CsrfTry] | None = None
+    refusal: tuple[int, str] | None = None
+    races: list[Race] | None = None
+
+    @property
+    def failures(self) -> list[str]:
+        out = []
+        if self.matrix:
+            if self.matrix.wrongful:
+                out.append(f"{len(self.matrix.wrongful)} wrongful grants")
+            if self.matrix.leaked:
+                out.append(f"{len(self.matrix.leaked)} bodies with data the viewer may not see")
+        if self.csrf and (n := sum(t.accepted for t in self.csrf if t.variant != CONTROL)):
+            out.append(f"{n} requests got past the CSRF check")
+        for r in self.races or []:
+            if not r.ok:
+                out.append(f"{r.name}: {r.checked} checked, more than {r.limit}")
+        return out
+
+
+def probe(url: str, info: dict, parts: set[str], race_n: int = RACE, pin_limit: int = PIN_LIMIT) -> Report:
+    """Run the parts ("matrix", "csrf", "races") against the server at ``url``."""
+    rep = Report()
+    families = {"A": ["A1", "A2"], "B": ["B1"]}
+    w = build_world(url, info, families)
+    try:
+        if "matrix" in parts:
+            add_viewers(w, ["A", "B"])
+            rep.matrix = run_matrix(w)
+        if "csrf" in parts:
+            add_family(w, "C", ["C1"])
+            viewers = [Viewer("parent C", "C", None, sp.parent_session(url, w.emails["C"])),
+                       Viewer("child C1", "C", w.kids["C1"], sp.child(url, w.emails["C"], w.kids["C1"].id, w.kids["C1"].pin))]
+            w.viewers += viewers
+            w.kids["C1"].creations.append(save_creation(w.kids["C1"]))
+            rep.csrf, rep.refusal = run_csrf(w, viewers)
+        if "races" in parts:
+            rep.races = run_races(w, race_n, pin_limit)
+    finally:
+        w.close()
+    return rep
+
+
+def render(rep: Report) -> str:
+    out = []
+    if rep.matrix:
+        m = rep.matrix
+        out.append("(a) Authorization matrix\n\n" + matrix_table(m))
+        bad = (m.wrongful + [t for t in m.leaked if t not in m.wrongful])[:30]
+        if bad:
+            out.append("\n".join(f"  {t.viewer} {t.op} on {t.target}'s ({t.relation}): {t.status}"
+                                 + (" granted" if t.granted and not t.expected else "")
+                                 + (f"; shows {', '.join(sorted(set(t.leaks)))}" if t.leaks else "") for t in bad))
+        if m.unjudged:
+            out.append("Routes with id parameters the rule table does not know (not tried): " + ", ".join(m.unjudged))
+        if m.default_rules:
+            out.append("Judged by the default rule (GET: the child and its parent; else the parent): " + ", ".join(m.default_rules))
+    if rep.csrf is not None:
+        out.append(f"(b) CSRF (the refusal: {rep.refusal[0]} {rep.refusal[1]!r})\n\n" + csrf_table(rep.csrf)
+                   + f"\n\nforged requests accepted: {sum(t.accepted for t in rep.csrf if t.variant != CONTROL)} of "
+                   f"{sum(t.variant != CONTROL for t in rep.csrf)}; control (the viewer's own token) got past the check: "
+                   f"{sum(t.accepted for t in rep.csrf if t.variant == CONTROL)} of {sum(t.variant == CONTROL for t in rep.csrf)}")
+    if rep.races is not None:
+        out.append("(c) Races\n\n" + race_table(rep.races) + "\n\n" + "\n".join(
+            f"  {r.name}: " + ", ".join(f"{k}x{v}" for k, v in sorted(r.answers.items())) for r in rep.races))
+    return "\n\n".join(out)
+
+
+def parse_args() -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--skip", nargs="+", choices=["matrix", "csrf", "races"], default=[], help="parts not to run")
+    ap.add_argument("--race", type=int, default=RACE, help=f"concurrent tries in each race (default {RACE})")
+    ap.add_argument("--pin-limit", type=int, default=PIN_LIMIT, help=f"wrong PINs that may be checked per child (default {PIN_LIMIT})")
+    sp.add_server_options(ap)
+    return ap.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    sp.local_only(args.url)
+    with sp.studio(args.url, args.database, sp.env_pairs(args.env), args.postgres_url, prefix="icanvas-abuse-") as s:
+        print(sp.machine_line())
+        print(f"Server: {s.url} ({'started here, ' + args.database if s.server else 'given'})\n", flush=True)
+        rep = probe(s.url, s.info, {"matrix", "csrf", "races"} - set(args.skip), args.race, args.pin_limit)
+    print(render(rep))
+    failures = rep.failures
+    print("\nFAILED: " + "; ".join(failures) if failures else "\nOK: no wrongful grant or leak, CSRF refused, PIN tries held.")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
