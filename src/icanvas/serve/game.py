@@ -1,11 +1,13 @@
 """Game rules of the web studio: stars, missions, levels, streaks and badges.
 
-Pure functions over plain data: the server loads a child's history from its database, calls
-:func:`evaluate` for each newly saved creation and stores what it returns.
+Pure functions over plain data: for each newly saved creation the server reads a
+:class:`Summary` of the child's past from its database (what the rules need, not the whole
+album), calls :func:`evaluate` and stores what it returns. :func:`summarize` makes the same
+summary from a whole :class:`History`, so both give the same rewards.
 
-Missions are data (``missions.yaml`` next to this file): each names one of the rules in
-:data:`RULES` with its parameters, so a new mission of an existing rule needs no code.
-A mission completes at most once per day (rules of period ``"week"``: once per ISO week).
+Missions (:mod:`icanvas.serve.missions`, re-exported here) are data, each naming one of the
+rules in :data:`RULES`. A mission completes at most once per day (rules of period ``"week"``:
+once per ISO week).
 
 Stars for one saved creation, listed in :attr:`Rewards.reasons` as ``(key, stars)`` so a
 child (or parent) can see where every star came from. Keys are stable strings that the
@@ -15,7 +17,8 @@ frontend translates; the part after the colon is data, shown as is or looked up:
 - ``first_kind:<kind>``: the first drawing of that kind ever, e.g. ``first_kind:cat``.
 - ``mission:<mission id>``: a mission completed, its ``stars``, e.g. ``mission:draw-cat``.
 - ``daily_bonus:<mission id>``: that mission was the mission of the day; it pays
-  (:data:`DAILY_MULTIPLIER` - 1) x its stars again.
+  (:data:`DAILY_MULTIPLIER` - 1) x its stars again. The server counts a child's completions
+  of the mission of the day by these entries of the star ledger.
 - ``streak:<days>``: the first creation of a day made the streak reach that many days
   (see :func:`streak_bonus`), e.g. ``streak:3``.
 
@@ -27,19 +30,15 @@ Days are UTC calendar dates. Naive datetimes (as some databases return them) are
 
 from __future__ import annotations
 
-import hashlib
-import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
-from typing import Any
-
-import yaml
 
 from icanvas.errors import ConfigError
 from icanvas.serve.badges import BADGES, Badge, BadgeFacts, earned_badges  # noqa: F401  (BADGES, Badge re-exported)
-
+from icanvas.serve.missions import (  # noqa: F401  (the mission catalogue is re-exported)
+    MAX_MISSION_STARS, MISSIONS_FILE, RULES, Mission, Rule, daily_mission, load_missions, rule,
+)
 
 RECOGNIZED_MIN_PROB = 0.5  # recognizer probability (0..1) a label needs before the server passes it as `recognized`
 RECOGNIZER_LABELS = frozenset(
@@ -47,28 +46,11 @@ RECOGNIZER_LABELS = frozenset(
 )  # labels the bundled recognizer names; for other kinds the kind the child chose counts as drawn
 STARS_CREATION = 1  # stars for every saved creation
 STARS_FIRST_KIND = 2  # stars for the first drawing of a kind
-DAILY_MULTIPLIER = 2  # the mission of the day pays its stars this many times
+DAILY_MULTIPLIER = 2  # the mission of the day pays its stars this many times; > 1, so it shows in the ledger
 STREAK_BONUS = {3: 5, 7: 10}  # streak length (days) -> bonus stars on the day it is reached
 STREAK_WEEKLY_BONUS = 10  # bonus stars on every further whole week of streak (14, 21, ... days)
 LEVEL_FIRST = 10  # stars that level 1 takes
 LEVEL_STEP = 5  # each level takes this many stars more than the one before
-MAX_MISSION_STARS = 20  # largest `stars` a mission may pay
-MISSIONS_FILE = Path(__file__).with_name("missions.yaml")  # the shipped missions
-
-_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")  # mission ids: lower-case letters, digits and dashes
-_FIELDS = ("id", "title", "icon", "rule", "params", "stars", "daily")
-_LANGUAGES = ("ko", "en")
-
-
-@dataclass(frozen=True)
-class Mission:
-    id: str
-    title: dict[str, str]  # language -> title, "ko" and "en" always present
-    icon: str  # icon id the frontend draws
-    rule: str  # a key of RULES
-    params: dict[str, Any]  # the rule's parameters, checked by load_missions
-    stars: int  # stars paid on completion
-    daily: bool  # may be chosen as the mission of the day
 
 
 @dataclass(frozen=True)
@@ -83,8 +65,47 @@ class CreationFacts:
 
 @dataclass(frozen=True)
 class History:
+    """A child's whole past; :func:`summarize` reduces it to the :class:`Summary` the rules read."""
+
     creations: tuple[CreationFacts, ...] = ()  # earlier creations, any order
     missions_done: tuple[tuple[str, date], ...] = ()  # (mission id, day it was completed)
+    stars: int = 0  # stars so far
+    badges: frozenset[str] = frozenset()  # badge ids earned so far
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """The kinds chosen and the labels recognized in some creations; see :func:`drawn_kinds`."""
+
+    kinds: frozenset[str] = frozenset()  # kinds the child chose
+    labels: frozenset[str] = frozenset()  # labels the recognizer gave
+
+    @staticmethod
+    def of(creations: Iterable[CreationFacts]) -> Drawn:
+        creations = list(creations)
+        return Drawn(frozenset(c.kind for c in creations if c.kind), frozenset(c.recognized for c in creations if c.recognized))
+
+    def things(self, known_labels: frozenset[str]) -> frozenset[str]:
+        """What these creations count as having drawn, together."""
+        return self.labels | (self.kinds - known_labels)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What the rules need of a child's past, taken on the day ``today``: counts, distinct values,
+    this week's completions and the current streak's days, so its size does not grow with the
+    album. The server reads one from its database for each save (``album.history_of``)."""
+
+    today: date  # the day the facts were taken on
+    creations: int = 0  # earlier creations
+    max_colours: int | None = None  # most colours in one earlier creation, None without any
+    drawn: Drawn = Drawn()  # the kinds and labels of the earlier creations
+    drawn_this_week: Drawn = Drawn()  # the same for those in today's ISO week
+    drawings_today: int = 0  # earlier creations on today
+    days: frozenset[date] = frozenset()  # days with a creation: at least the run ending today or yesterday, and the gap before it
+    missions_done: frozenset[tuple[str, date]] = frozenset()  # (mission id, day) of the completions in today's ISO week
+    completions: tuple[tuple[str, int], ...] = ()  # (mission id, completions all time), one per mission id
+    daily_completions: int = 0  # completions of the mission of the day, all time
     stars: int = 0  # stars so far
     badges: frozenset[str] = frozenset()  # badge ids earned so far
 
@@ -118,6 +139,11 @@ def _week(day: date) -> tuple[int, int]:
     return tuple(day.isocalendar())[:2]  # (ISO year, ISO week)
 
 
+def week_start(day: date) -> date:
+    """The Monday that starts the ISO week of ``day``."""
+    return day - timedelta(days=day.weekday())
+
+
 def drawn_kinds(facts: CreationFacts, known_labels: frozenset[str] = RECOGNIZER_LABELS) -> frozenset[str]:
     """What a creation counts as having drawn: the recognized label, and the chosen kind when
     the recognizer cannot name that kind (so it cannot check it)."""
@@ -127,83 +153,23 @@ def drawn_kinds(facts: CreationFacts, known_labels: frozenset[str] = RECOGNIZER_
     return frozenset(kinds)
 
 
-# ----------------------------------------------------------------------------- rules
+# ----------------------------------------------------------------------------- what rules read
 
 
 @dataclass(frozen=True)
 class Situation:
-    """What a mission rule looks at: the new creation, the earlier ones and the day."""
+    """What a mission rule looks at: the new creation, the summary of the earlier ones and the day."""
 
     new: CreationFacts
-    earlier: tuple[CreationFacts, ...]
+    past: Summary
     today: date
     known_labels: frozenset[str] = RECOGNIZER_LABELS
 
     def kinds(self, facts: CreationFacts) -> frozenset[str]:
         return drawn_kinds(facts, self.known_labels)
 
-
-ParamCheck = Callable[[Any], str | None]  # returns what is wrong with a value, None when fine
-
-
-@dataclass(frozen=True)
-class Rule:
-    name: str
-    params: dict[str, ParamCheck]  # parameter name -> check
-    period: str  # "day" or "week": a mission of this rule completes at most once per period
-    done: Callable[[dict[str, Any], Situation], bool]
-
-
-RULES: dict[str, Rule] = {}  # rule name -> Rule
-
-
-def rule(name: str, period: str = "day", **params: ParamCheck) -> Callable:
-    """Register a mission rule; ``params`` maps each parameter to its check."""
-
-    def register(fn: Callable[[dict[str, Any], Situation], bool]) -> Callable:
-        RULES[name] = Rule(name, params, period, fn)
-        return fn
-
-    return register
-
-
-def _text(v: Any) -> str | None:
-    return None if isinstance(v, str) and v.strip() else "must be a non-empty text"
-
-
-def _count(v: Any) -> str | None:
-    return None if isinstance(v, int) and not isinstance(v, bool) and v >= 1 else "must be a whole number >= 1"
-
-
-def _seconds(v: Any) -> str | None:
-    ok = isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < 3600
-    return None if ok else "must be a number of seconds between 0 and 3600"
-
-
-@rule("draw_kind", kind=_text)
-def _draw_kind(p: dict[str, Any], s: Situation) -> bool:
-    return p["kind"] in s.kinds(s.new)
-
-
-@rule("draw_kind_timed", kind=_text, seconds=_seconds)
-def _draw_kind_timed(p: dict[str, Any], s: Situation) -> bool:
-    return p["kind"] in s.kinds(s.new) and 0 <= s.new.seconds <= p["seconds"]
-
-
-@rule("use_colours", count=_count)
-def _use_colours(p: dict[str, Any], s: Situation) -> bool:
-    return s.new.colours >= p["count"]
-
-
-@rule("distinct_kinds_week", period="week", count=_count)
-def _distinct_kinds_week(p: dict[str, Any], s: Situation) -> bool:
-    this_week = (s.kinds(c) for c in s.earlier if _week(day_of(c.at)) == _week(s.today))
-    return len(s.kinds(s.new).union(*this_week)) >= p["count"]
-
-
-@rule("drawings_today", count=_count)
-def _drawings_today(p: dict[str, Any], s: Situation) -> bool:
-    return 1 + sum(day_of(c.at) == s.today for c in s.earlier) >= p["count"]
+    def things(self, drawn: Drawn) -> frozenset[str]:
+        return drawn.things(self.known_labels)
 
 
 def done_in_period(mission: Mission, missions_done: Iterable[tuple[str, date]], today: date) -> bool:
@@ -212,111 +178,11 @@ def done_in_period(mission: Mission, missions_done: Iterable[tuple[str, date]], 
     return any(mid == mission.id and (day == today or (weekly and _week(day) == _week(today))) for mid, day in missions_done)
 
 
-# ----------------------------------------------------------------------------- loading
-
-
-def _bad(where: str, key: str, msg: str, path: Path) -> ConfigError:
-    return ConfigError(
-        f"Mission {where} in {path}: field '{key}' {msg}.",
-        f"Each mission needs {', '.join(_FIELDS)}; rules: {', '.join(sorted(RULES))}. Fix the file and restart.",
-    )
-
-
-def _mission(raw: Any, index: int, path: Path) -> Mission:
-    where = f"#{index + 1}"
-    if not isinstance(raw, dict):
-        raise _bad(where, "-", "must be a mapping of fields", path)
-    if _text(raw.get("id")) is None:
-        where = repr(raw["id"])
-    for key in _FIELDS:
-        if key not in raw:
-            raise _bad(where, key, "is missing", path)
-    extra = sorted(set(raw) - set(_FIELDS))
-    if extra:
-        raise _bad(where, str(extra[0]), "is not a mission field", path)
-    mid, title, rule_name, params, stars = raw["id"], raw["title"], raw["rule"], raw["params"], raw["stars"]
-    for key, ok, msg in (
-        ("id", isinstance(mid, str) and _ID.match(mid), "must use only lower-case letters, digits and dashes"),
-        ("title", isinstance(title, dict) and not any(_text(title.get(lang)) for lang in _LANGUAGES), "must give a text for ko and en"),
-        ("icon", not _text(raw["icon"]), "must be a non-empty icon id"),
-        ("rule", isinstance(rule_name, str) and rule_name in RULES, f"{rule_name!r} is not a known rule"),
-        ("params", isinstance(params, dict), "must be a mapping"),
-        ("stars", _count(stars) is None and stars <= MAX_MISSION_STARS, f"must be a whole number 1 to {MAX_MISSION_STARS}"),
-        ("daily", isinstance(raw["daily"], bool), f"must be true or false, got {raw['daily']!r}"),
-    ):
-        if not ok:
-            raise _bad(where, key, msg, path)
-    spec = RULES[rule_name].params
-    for name, check in spec.items():
-        if name not in params:
-            raise _bad(where, f"params.{name}", f"is missing (rule {rule_name} needs {', '.join(spec)})", path)
-        problem = check(params[name])
-        if problem:
-            raise _bad(where, f"params.{name}", f"{problem}, got {params[name]!r}", path)
-    extra = sorted(set(params) - set(spec))
-    if extra:
-        raise _bad(where, f"params.{extra[0]}", f"is not a parameter of rule {rule_name}", path)
-    return Mission(mid, {k: str(v) for k, v in title.items()}, raw["icon"], rule_name, dict(params), stars, raw["daily"])
-
-
-def load_missions(path: Path | None = None) -> list[Mission]:
-    """Missions from a YAML file (default: the shipped ``missions.yaml``), checked field by field.
-
-    The file holds ``missions:``, a list of mappings with the fields of :class:`Mission`.
-    Raises ConfigError naming the mission and field on any problem.
-    """
-    path = Path(path) if path is not None else MISSIONS_FILE
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise ConfigError(f"Cannot read the missions file {path}: {e.strerror}.", "Check the path.") from e
-    except yaml.YAMLError as e:
-        raise ConfigError(f"The missions file {path} is not valid YAML: {e}.", "Fix the YAML syntax.") from e
-    if not isinstance(raw, dict) or not isinstance(raw.get("missions"), list) or not raw["missions"]:
-        raise ConfigError(f"The missions file {path} has no 'missions:' list.", "Start it with 'missions:' and one mapping per mission.")
-    missions: list[Mission] = []
-    for i, entry in enumerate(raw["missions"]):
-        m = _mission(entry, i, path)
-        if any(other.id == m.id for other in missions):
-            raise _bad(repr(m.id), "id", "is used by an earlier mission too", path)
-        missions.append(m)
-    if not any(m.daily for m in missions):
-        raise ConfigError(f"No mission in {path} has 'daily: true'.", "Mark at least one mission as daily (the mission of the day).")
-    return missions
-
-
-# ----------------------------------------------------------------------------- daily mission
-
-
-def _rank(child_id: int, salt: int, mission_id: str) -> bytes:
-    return hashlib.sha256(f"{child_id}:{salt}:{mission_id}".encode()).digest()
-
-
-def daily_mission(missions: Sequence[Mission], child_id: int, day: date) -> Mission:
-    """The mission of the day for one child: the same for the same (child, day), chosen among
-    daily missions. Each run of N days (N = number of daily missions) shows every daily
-    mission once in a per-child shuffled order, and two days in a row never repeat one."""
-    daily = sorted({m.id: m for m in missions if m.daily}.values(), key=lambda m: m.id)
-    if not daily:
-        raise ConfigError("There is no daily mission to choose from.", "Mark at least one mission with 'daily: true'.")
-    n = len(daily)
-    if n <= 2:
-        return daily[(day.toordinal() + int.from_bytes(_rank(child_id, 0, "")[:4], "big")) % n]
-    cycle, pos = divmod(day.toordinal(), n)
-
-    def order(c: int) -> list[Mission]:
-        return sorted(daily, key=lambda m: _rank(child_id, c, m.id))
-
-    this = order(cycle)
-    if this[0].id == order(cycle - 1)[-1].id:  # the day before was the last of the previous run
-        this[0], this[1] = this[1], this[0]
-    return this[pos]
-
-
 # ----------------------------------------------------------------------------- streaks, levels
 
 
-def _streak(days: set[date], today: date) -> int:
+def streak_length(days: set[date], today: date) -> int:
+    """Length of the run of consecutive ``days`` that ends today, or yesterday when today is not among them."""
     end = today if today in days else today - timedelta(days=1)
     length = 0
     while end - timedelta(days=length) in days:
@@ -324,9 +190,10 @@ def _streak(days: set[date], today: date) -> int:
     return length
 
 
-def streak_days(history: History, today: date) -> int:
+def streak_days(history: History | Summary, today: date) -> int:
     """Consecutive days with at least one creation, ending today or yesterday (else 0)."""
-    return _streak({day_of(c.at) for c in history.creations}, today)
+    days = history.days if isinstance(history, Summary) else {day_of(c.at) for c in history.creations}
+    return streak_length(set(days), today)
 
 
 def streak_bonus(length: int) -> int:
@@ -355,44 +222,72 @@ def level_for(stars: int) -> Level:
 # ----------------------------------------------------------------------------- evaluation
 
 
-def _badge_facts(
-    situation: Situation, all_done: list[tuple[str, date]], missions: Sequence[Mission], child_id: int, stars: int
-) -> BadgeFacts:
-    everything = (*situation.earlier, situation.new)
-    rule_of = {m.id: m.rule for m in missions}
+def summarize(history: History, today: date, missions: Sequence[Mission], child_id: int) -> Summary:
+    """The :class:`Summary` of a whole history on ``today``; ``missions`` and ``child_id`` say
+    which past completions were of the mission of the day."""
+    week = _week(today)
     daily_of: dict[date, str] = {}  # day -> id of that day's mission of the day
-    for _, day in all_done:
+    for _, day in history.missions_done:
         if day not in daily_of:
             daily_of[day] = daily_mission(missions, child_id, day).id
+    completions: dict[str, int] = {}
+    for mid, _ in history.missions_done:
+        completions[mid] = completions.get(mid, 0) + 1
+    creations = history.creations
+    return Summary(
+        today=today,
+        creations=len(creations),
+        max_colours=max((c.colours for c in creations), default=None),
+        drawn=Drawn.of(creations),
+        drawn_this_week=Drawn.of(c for c in creations if _week(day_of(c.at)) == week),
+        drawings_today=sum(day_of(c.at) == today for c in creations),
+        days=frozenset(day_of(c.at) for c in creations),
+        missions_done=frozenset((mid, day) for mid, day in history.missions_done if _week(day) == week),
+        completions=tuple(sorted(completions.items())),
+        daily_completions=sum(daily_of[day] == mid for mid, day in history.missions_done),
+        stars=history.stars,
+        badges=frozenset(history.badges),
+    )
+
+
+def _badge_facts(s: Situation, done_now: list[Mission], daily: Mission, missions: Sequence[Mission], stars: int) -> BadgeFacts:
+    past, new = s.past, s.new
+    rule_of = {m.id: m.rule for m in missions}
+    now = [m.id for m in done_now]
     return BadgeFacts(
-        creations=len(everything),
-        max_colours=max(c.colours for c in everything),
-        distinct_kinds=len(frozenset().union(*(situation.kinds(c) for c in everything))),
-        streak_days=_streak({day_of(c.at) for c in everything} | {situation.today}, situation.today),
-        missions_done=len(all_done),
-        timed_missions_done=sum(rule_of.get(mid) == "draw_kind_timed" for mid, _ in all_done),
-        daily_missions_done=sum(daily_of[day] == mid for mid, day in all_done),
+        creations=past.creations + 1,
+        max_colours=new.colours if past.max_colours is None else max(past.max_colours, new.colours),
+        distinct_kinds=len(s.things(past.drawn) | s.kinds(new)),
+        streak_days=streak_length(set(past.days) | {day_of(new.at), s.today}, s.today),
+        missions_done=sum(n for _, n in past.completions) + len(now),
+        timed_missions_done=sum(n for mid, n in (*past.completions, *((mid, 1) for mid in now))
+                                if rule_of.get(mid) == "draw_kind_timed"),
+        daily_missions_done=past.daily_completions + now.count(daily.id),
         stars=stars,
     )
 
 
 def evaluate(
-    history: History,
+    history: History | Summary,
     new: CreationFacts,
     missions: Sequence[Mission],
     child_id: int,
     today: date,
     known_labels: Iterable[str] = RECOGNIZER_LABELS,
 ) -> Rewards:
-    """Stars, missions and badges a newly saved creation earns, given the child's history.
+    """Stars, missions and badges a newly saved creation earns, given the child's history
+    (whole, or its :class:`Summary` taken on ``today``).
 
     ``known_labels``: the labels the running recognizer can name (pass an empty set when no
     recognizer is installed, so the chosen kind counts for every draw mission).
     """
-    situation = Situation(new, tuple(history.creations), today, frozenset(known_labels))
+    past = history if isinstance(history, Summary) else summarize(history, today, missions, child_id)
+    if past.today != today:
+        raise ValueError(f"the summary was taken on {past.today}, not on {today}")
+    situation = Situation(new, past, today, frozenset(known_labels))
     reasons: list[tuple[str, int]] = [("creation", STARS_CREATION)]
 
-    seen = frozenset().union(*(situation.kinds(c) for c in situation.earlier))
+    seen = situation.things(past.drawn)
     reasons += [(f"first_kind:{k}", STARS_FIRST_KIND) for k in sorted(situation.kinds(new) - seen)]
 
     daily = daily_mission(missions, child_id, today)
@@ -400,29 +295,26 @@ def evaluate(
     for m in missions:
         if m.rule not in RULES:
             raise ConfigError(f"Mission {m.id!r} uses the unknown rule {m.rule!r}.", f"Use one of {', '.join(sorted(RULES))}.")
-        if done_in_period(m, history.missions_done, today) or not RULES[m.rule].done(m.params, situation):
+        if done_in_period(m, past.missions_done, today) or not RULES[m.rule].done(m.params, situation):
             continue
         done_now.append(m)
         reasons.append((f"mission:{m.id}", m.stars))
         if m.id == daily.id and DAILY_MULTIPLIER > 1:
             reasons.append((f"daily_bonus:{m.id}", m.stars * (DAILY_MULTIPLIER - 1)))
 
-    earlier_days = {day_of(c.at) for c in situation.earlier}
-    if today not in earlier_days:  # only the first creation of a day extends the streak
-        length = _streak(earlier_days | {today}, today)
+    if past.drawings_today == 0:  # only the first creation of a day extends the streak
+        length = streak_length(set(past.days) | {today}, today)
         if streak_bonus(length):
             reasons.append((f"streak:{length}", streak_bonus(length)))
 
     stars = sum(s for _, s in reasons)
-    total = max(0, history.stars) + stars
-    all_done = [*history.missions_done, *((m.id, today) for m in done_now)]
-    facts = _badge_facts(situation, all_done, missions, child_id, total)
-    before, after = level_for(max(0, history.stars)), level_for(total)
+    total = max(0, past.stars) + stars
+    before, after = level_for(max(0, past.stars)), level_for(total)
     return Rewards(
         stars=stars,
         reasons=tuple(reasons),
         missions_done=tuple(m.id for m in done_now),
-        badges=earned_badges(facts, frozenset(history.badges)),
+        badges=earned_badges(_badge_facts(situation, done_now, daily, missions, total), frozenset(past.badges)),
         level=after.number,
         level_up=after.number > before.number,
     )
