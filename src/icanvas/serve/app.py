@@ -60,6 +60,8 @@ def start_studio(settings: Settings, pipelines: dict[str, tuple[Any, str | None]
                           settings.gen_max_queue, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_upload_pixels)
     state = StudioState(settings=settings, engine=engine, sessions=session_factory(engine), store=FileStore(settings.files_dir),
                         pool=pool.start(), models=models, missions=missions)
+    with state.sessions() as db:
+        state.store.sweep(db)  # files left by a server killed mid-save or a full disk
     log.info("Studio ready: kinds %s, recognizer %s, surprises %s, data in %s", ", ".join(models.pipelines) or "none",
              "on" if recognizer is not None else "off", "on" if sampler is not None else "off", settings.data_dir)
     return state
