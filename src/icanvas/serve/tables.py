@@ -98,8 +98,12 @@ class Creation(Base):
     drawing_key: Mapped[str] = mapped_column(String(KEY_LEN), index=True)
     picture_key: Mapped[str | None] = mapped_column(String(KEY_LEN), nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    idempotency_key: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the page's key for this save; a retry finds it
 
-    __table_args__ = (Index("ix_creations_child_created", "child_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_creations_child_created", "child_id", "created_at"),
+        Index("uq_creations_child_idempotency_key", "child_id", "idempotency_key", unique=True),  # NULLs never clash
+    )
 
 
 class StarEvent(Base):
