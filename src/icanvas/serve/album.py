@@ -1,9 +1,14 @@
 """A child's album and game state in the database: saving creations with their rewards,
 deleting creations and profiles with their files, and exporting a profile as a zip.
 
-Saving runs the game rules (:func:`icanvas.serve.game.evaluate`) on the history read from the
-database and writes the creation, its star events, completed missions and new badges in one
-transaction. Files are written before the commit and collected again if it fails.
+Saving runs the game rules (:func:`icanvas.serve.game.evaluate`) on a :class:`~icanvas.serve.game.Summary`
+of the child's past, read as counts, distinct values and short windows (this week, the current
+streak), so a save costs the same in a full album as in an empty one. It writes the creation,
+its star events, completed missions and new badges in one transaction. Files are written
+before the commit; when the save fails in any way, the files it wrote are deleted again.
+
+A save may carry an idempotency key (the page's name for one save): a retry with the same key
+answers the creation saved the first time, with the same rewards, read back from the ledger.
 """
 
 from __future__ import annotations
@@ -12,11 +17,16 @@ import json
 import tempfile
 import zipfile
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
 from typing import IO
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnElement, FunctionElement
+from sqlalchemy.types import Date
 
 from icanvas.serve import game
 from icanvas.serve.schemas import CreationOut
@@ -24,6 +34,8 @@ from icanvas.serve.storage import FileStore
 from icanvas.serve.tables import BadgeEarned, Child, Creation, MissionDone, StarEvent, utcnow
 
 EXPORT_SPOOL_BYTES = 32 * 2**20  # exports larger than this are spooled to a temporary file, bytes
+STREAK_WINDOW_DAYS = 32  # days of creations read for the streak at first; widened (x4) while the streak fills them
+DAILY_BONUS = "daily_bonus:"  # ledger reason prefix of a completed mission of the day (see icanvas.serve.game)
 
 
 def creation_out(c: Creation) -> CreationOut:
@@ -42,18 +54,126 @@ def stars_of(db: Session, child_ids: Iterable[int]) -> dict[int, int]:
     return {cid: found.get(cid, 0) for cid in ids}
 
 
-def facts_of(c: Creation) -> game.CreationFacts:
-    return game.CreationFacts(at=c.created_at, kind=c.kind, recognized=c.recognized, colours=c.colours,
-                              seconds=c.seconds, mission_id=c.mission_id)
+# ----------------------------------------------------------------------------- the past, summarized
 
 
-def history_of(db: Session, child_id: int) -> game.History:
-    """Everything the game rules need to know about a child's past."""
-    creations = db.scalars(select(Creation).where(Creation.child_id == child_id)).all()
-    missions = db.execute(select(MissionDone.mission_id, MissionDone.day).where(MissionDone.child_id == child_id)).all()
-    badges = db.scalars(select(BadgeEarned.badge_id).where(BadgeEarned.child_id == child_id)).all()
-    return game.History(creations=tuple(facts_of(c) for c in creations), missions_done=tuple((m, d) for m, d in missions),
-                        stars=stars_of(db, [child_id])[child_id], badges=frozenset(badges))
+class utc_day(FunctionElement):
+    """The UTC calendar date of a :class:`~icanvas.serve.tables.UTCDateTime` column."""
+
+    type = Date()
+    inherit_cache = True
+
+
+@compiles(utc_day)
+def _utc_day_sqlite(element, compiler, **kw) -> str:  # SQLite keeps naive UTC text, 'YYYY-MM-DD HH:MM:SS...'
+    return f"date({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(utc_day, "postgresql")
+def _utc_day_postgres(element, compiler, **kw) -> str:
+    return f"CAST(({compiler.process(element.clauses, **kw)} AT TIME ZONE 'UTC') AS DATE)"
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=timezone.utc)
+
+
+def _between(first: date, days: int) -> ColumnElement[bool]:
+    """Creations made on ``first`` or on the ``days - 1`` days after it (UTC)."""
+    return and_(Creation.created_at >= _midnight(first), Creation.created_at < _midnight(first + timedelta(days=days)))
+
+
+def _streak_days(db: Session, child_id: int, today: date) -> frozenset[date]:
+    """Days with a creation in a window ending today that holds the whole current streak and the gap before it."""
+    window = STREAK_WINDOW_DAYS
+    while True:
+        first = today - timedelta(days=window - 1)
+        found = db.scalars(select(utc_day(Creation.created_at)).where(Creation.child_id == child_id, _between(first, window))
+                           .distinct())
+        days = frozenset(d if isinstance(d, date) else date.fromisoformat(d) for d in found)
+        if game.streak_length(set(days) | {today}, today) < window:
+            return days
+        window *= 4
+
+
+def _drawn(db: Session, *where: ColumnElement[bool]) -> game.Drawn:
+    """The distinct kinds and labels of the creations that match ``where``."""
+    def distinct(column) -> frozenset[str]:
+        return frozenset(db.scalars(select(column).where(*where, column.is_not(None)).distinct()))
+
+    return game.Drawn(distinct(Creation.kind), distinct(Creation.recognized))
+
+
+def history_of(db: Session, child_id: int, today: date | None = None) -> game.Summary:
+    """What the game rules need to know about a child's past, taken on ``today`` (default: now, UTC).
+
+    A dozen queries whose answers are counts, distinct values or short windows: their size does
+    not grow with the album.
+    """
+    today = today or game.day_of(utcnow())
+    monday = game.week_start(today)
+    mine = Creation.child_id == child_id
+    count, max_colours, today_count = db.execute(select(
+        func.count(), func.max(Creation.colours), func.coalesce(func.sum(case((_between(today, 1), 1), else_=0)), 0),
+    ).where(mine)).one()
+    stars, daily = db.execute(select(
+        func.coalesce(func.sum(StarEvent.stars), 0),
+        func.coalesce(func.sum(case((StarEvent.reason.startswith(DAILY_BONUS, autoescape=True), 1), else_=0)), 0),
+    ).where(StarEvent.child_id == child_id)).one()
+    done = MissionDone.child_id == child_id
+    return game.Summary(
+        today=today,
+        creations=count,
+        max_colours=max_colours,
+        drawn=_drawn(db, mine),
+        drawn_this_week=_drawn(db, mine, _between(monday, 7)),
+        drawings_today=int(today_count),
+        days=_streak_days(db, child_id, today),
+        missions_done=frozenset(tuple(row) for row in db.execute(
+            select(MissionDone.mission_id, MissionDone.day).where(done, MissionDone.day >= monday,
+                                                                  MissionDone.day < monday + timedelta(days=7)))),
+        completions=tuple(sorted((mid, n) for mid, n in db.execute(
+            select(MissionDone.mission_id, func.count()).where(done).group_by(MissionDone.mission_id)))),
+        daily_completions=int(daily),
+        stars=int(stars),
+        badges=frozenset(db.scalars(select(BadgeEarned.badge_id).where(BadgeEarned.child_id == child_id))),
+    )
+
+
+# ----------------------------------------------------------------------------- saving
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What a save answers."""
+
+    creation: Creation
+    rewards: game.Rewards
+    total: int  # the child's stars right after this save
+    replayed: bool = False  # a retry: the creation was saved before, under the same idempotency key
+
+
+def saved_with_key(db: Session, child_id: int, key: str) -> Creation | None:
+    """The creation a child saved with idempotency key ``key``, if any."""
+    return db.scalar(select(Creation).where(Creation.child_id == child_id, Creation.idempotency_key == key))
+
+
+def replay(db: Session, creation: Creation) -> Saved:
+    """The answer the save of ``creation`` gave, read back from the ledger: its star events, its
+    missions, the badges earned at its moment and the stars in all up to its last event."""
+    events = db.execute(select(StarEvent.id, StarEvent.reason, StarEvent.stars)
+                        .where(StarEvent.creation_id == creation.id).order_by(StarEvent.id)).all()
+    missions = db.scalars(select(MissionDone.mission_id).where(MissionDone.creation_id == creation.id).order_by(MissionDone.id))
+    badges = db.scalars(select(BadgeEarned.badge_id).where(BadgeEarned.child_id == creation.child_id,
+                                                           BadgeEarned.earned_at == creation.created_at).order_by(BadgeEarned.id))
+    upto = StarEvent.id <= events[-1].id if events else StarEvent.created_at <= creation.created_at
+    total = int(db.scalar(select(func.coalesce(func.sum(StarEvent.stars), 0)).where(StarEvent.child_id == creation.child_id, upto)))
+    stars = sum(e.stars for e in events)
+    after = game.level_for(max(0, total))
+    rewards = game.Rewards(stars=stars, reasons=tuple((e.reason, e.stars) for e in events), missions_done=tuple(missions),
+                           badges=tuple(badges), level=after.number,
+                           level_up=after.number > game.level_for(max(0, total - stars)).number)
+    return Saved(creation, rewards, total, replayed=True)
 
 
 def save_creation(
@@ -66,19 +186,32 @@ def save_creation(
     missions: Sequence[game.Mission],
     known_labels: Iterable[str],
     recognized_prob: float | None = None,
-) -> tuple[Creation, game.Rewards, int]:
-    """Store files and rows, run the game rules; returns (creation, rewards, stars in all)."""
+    idempotency_key: str | None = None,
+) -> Saved:
+    """Store files and rows and run the game rules, all or nothing.
+
+    With ``idempotency_key``, a save the child already made with that key is answered again
+    (see :func:`replay`) and nothing new is written, also when two such saves race.
+    """
+    if idempotency_key is not None and (earlier := saved_with_key(db, child.id, idempotency_key)) is not None:
+        return replay(db, earlier)
+    written: list[str] = []  # keys of the files this save wrote (not those that were there already)
     with store.lock:  # no file of ours is collected between writing it and committing its row
-        keys = [store.put(drawing_png)]
-        if picture_png is not None:
-            keys.append(store.put(picture_png))
         try:
-            history = history_of(db, child.id)
+            keys = []
+            for data in (drawing_png, picture_png):
+                if data is not None:
+                    key, new = store.add(data)
+                    keys.append(key)
+                    if new:
+                        written.append(key)
             today = game.day_of(facts.at)
+            history = history_of(db, child.id, today)
             rewards = game.evaluate(history, facts, missions, child.id, today, known_labels=known_labels)
             creation = Creation(child_id=child.id, kind=facts.kind, recognized=facts.recognized, recognized_prob=recognized_prob,
                                 colours=facts.colours, seconds=facts.seconds, mission_id=facts.mission_id, favourite=False,
-                                drawing_key=keys[0], picture_key=keys[1] if len(keys) > 1 else None, created_at=facts.at)
+                                drawing_key=keys[0], picture_key=keys[1] if len(keys) > 1 else None, created_at=facts.at,
+                                idempotency_key=idempotency_key)
             db.add(creation)
             db.flush()
             db.add_all(StarEvent(child_id=child.id, creation_id=creation.id, reason=key, stars=stars, created_at=facts.at)
@@ -87,11 +220,17 @@ def save_creation(
                        for mid in rewards.missions_done)
             db.add_all(BadgeEarned(child_id=child.id, badge_id=bid, earned_at=facts.at) for bid in rewards.badges)
             db.commit()
+        except IntegrityError:
+            db.rollback()
+            store.discard(db, written)
+            if idempotency_key is not None and (earlier := saved_with_key(db, child.id, idempotency_key)) is not None:
+                return replay(db, earlier)  # the same save, sent twice at once: the other one won
+            raise
         except BaseException:
             db.rollback()
-            store.collect(db, keys)
+            store.discard(db, written)
             raise
-    return creation, rewards, history.stars + rewards.stars
+    return Saved(creation, rewards, history.stars + rewards.stars)
 
 
 def delete_creation(db: Session, store: FileStore, creation: Creation) -> None:
@@ -117,16 +256,19 @@ def _iso(at: datetime) -> str:
 def export_child(db: Session, store: FileStore, child: Child) -> IO[bytes]:
     """A zip of the profile: profile.json, creations.json and creations/<id>-drawing.png / -picture.png."""
     creations = db.scalars(select(Creation).where(Creation.child_id == child.id).order_by(Creation.created_at, Creation.id)).all()
-    history = history_of(db, child.id)
+    today = game.day_of(utcnow())
+    history = history_of(db, child.id, today)
+    done = db.execute(select(MissionDone.mission_id, MissionDone.day).where(MissionDone.child_id == child.id)
+                      .order_by(MissionDone.day, MissionDone.mission_id)).all()
     events = db.scalars(select(StarEvent).where(StarEvent.child_id == child.id).order_by(StarEvent.id)).all()
     badges = db.scalars(select(BadgeEarned).where(BadgeEarned.child_id == child.id).order_by(BadgeEarned.earned_at)).all()
     level = game.level_for(history.stars)
     profile = {
         "id": child.id, "nickname": child.nickname, "avatar": child.avatar, "created_at": _iso(child.created_at),
         "stars": history.stars, "level": {"number": level.number, "into": level.into, "needed": level.needed},
-        "streak_days": game.streak_days(history, game.day_of(utcnow())),
+        "streak_days": game.streak_days(history, today),
         "badges": [{"id": b.badge_id, "earned_at": _iso(b.earned_at)} for b in badges],
-        "missions_done": [{"id": m, "day": d.isoformat()} for m, d in sorted(history.missions_done, key=lambda x: (x[1], x[0]))],
+        "missions_done": [{"id": m, "day": d.isoformat()} for m, d in done],
         "star_events": [{"reason": e.reason, "stars": e.stars, "at": _iso(e.created_at), "creation_id": e.creation_id} for e in events],
     }
     listing, files = [], []

@@ -2,18 +2,25 @@
 
 A child sees and changes only their own creations, a parent only their children's; anyone
 else gets 404 for a creation, so its existence is never revealed.
+
+Saving is idempotent when the page names the save: an ``Idempotency-Key`` header or an
+``idempotency_key`` form field (8 to 64 letters, digits, ``-`` or ``_``; a fresh random one per
+save, the same one when retrying it). A save whose key the child used before answers 201 with
+the creation saved then and the same rewards, marked ``Idempotent-Replayed: true``, and
+writes nothing.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
+from fastapi import APIRouter, File, Form, Header, Query, Response, UploadFile, status
 from fastapi.responses import FileResponse
 from sqlalchemy import select
 
 from icanvas.serve import game
-from icanvas.serve.album import creation_out, delete_creation, save_creation
+from icanvas.serve.album import Saved, creation_out, delete_creation, replay, save_creation, saved_with_key
 from icanvas.serve.images import decode_upload, png_bytes, read_limited, to_drawing
 from icanvas.serve.problems import NotFound, Unprocessable
 from icanvas.serve.routes.children import family_child
@@ -24,6 +31,8 @@ from icanvas.serve.tables import Child, Creation, utcnow
 router = APIRouter(tags=["album"])
 
 LIST_LIMIT = 500  # most creations one listing returns
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")  # shape of a save's idempotency key (fits creations.idempotency_key)
+REPLAYED_HEADER = "Idempotent-Replayed"  # "true" on the answer to a retried save
 IMAGE_CACHE = "private, max-age=3600"  # images change never (new ones get new ids), but stay private
 
 
@@ -43,14 +52,23 @@ def save(
     db: DB,
     state: StateDep,
     viewer: ChildDep,
+    response: Response,
     drawing: Annotated[UploadFile, File(description="The drawing as PNG")],
     picture: Annotated[UploadFile | None, File(description="The generated picture as PNG")] = None,
     kind: Annotated[str | None, Form(max_length=40)] = None,
     colours: Annotated[int, Form(ge=0, le=64)] = 0,
     seconds: Annotated[float, Form(ge=0, le=86_400)] = 0.0,
     mission_id: Annotated[str | None, Form(max_length=60)] = None,
+    idempotency_key: Annotated[str | None, Form(max_length=64)] = None,
+    idempotency_header: Annotated[str | None, Header(alias="Idempotency-Key", max_length=64)] = None,
 ) -> CreationSaved:
-    """Save a drawing (and its picture) to the child's album and hand out stars, missions and badges."""
+    """Save a drawing (and its picture) to the child's album and hand out stars, missions and badges.
+
+    Send the same ``Idempotency-Key`` (header or form field) when retrying a save: it is then saved once.
+    """
+    key = _idempotency_key(idempotency_header, idempotency_key)
+    if key is not None and (earlier := saved_with_key(db, viewer.child.id, key)) is not None:
+        return _answer(replay(db, earlier), response)
     s, models = state.settings, state.models
     image = decode_upload(read_limited(drawing.file, s.max_upload_bytes), s.max_upload_bytes, s.max_upload_pixels)
     lines = to_drawing(image).lines  # 422 for an empty canvas
@@ -69,12 +87,30 @@ def save(
     label, prob = guesses[0][:2] if guesses else (None, None)
     recognized = label if prob is not None and prob >= game.RECOGNIZED_MIN_PROB else None
     facts = game.CreationFacts(at=utcnow(), kind=kind, recognized=recognized, colours=colours, seconds=seconds, mission_id=mission_id)
-    creation, rewards, total = save_creation(db, state.store, viewer.child, png_bytes(image), picture_png, facts, state.missions,
-                                             models.known_labels, recognized_prob=prob)
-    out = RewardsOut(stars=rewards.stars, reasons=[Reason(key=k, stars=v) for k, v in rewards.reasons],
-                     missions_done=list(rewards.missions_done), badges=list(rewards.badges),
-                     level=game.level_for(total).number, level_up=rewards.level_up, total_stars=total)
-    return CreationSaved(creation=creation_out(creation), rewards=out)
+    saved = save_creation(db, state.store, viewer.child, png_bytes(image), picture_png, facts, state.missions,
+                          models.known_labels, recognized_prob=prob, idempotency_key=key)
+    return _answer(saved, response)
+
+
+def _idempotency_key(header: str | None, field: str | None) -> str | None:
+    """The save's idempotency key from the header or the form field (422 when malformed or when they differ)."""
+    header, field = header or None, field or None
+    if header is not None and field is not None and header != field:
+        raise Unprocessable("The Idempotency-Key header and the idempotency_key field differ.", "Send the key once.")
+    key = header or field
+    if key is not None and not IDEMPOTENCY_KEY.match(key):
+        raise Unprocessable("The idempotency key is not 8 to 64 letters, digits, '-' or '_'.",
+                            "Send a fresh random key per save, e.g. 32 hex digits, and the same one when retrying it.")
+    return key
+
+
+def _answer(saved: Saved, response: Response) -> CreationSaved:
+    if saved.replayed:
+        response.headers[REPLAYED_HEADER] = "true"
+    r = saved.rewards
+    out = RewardsOut(stars=r.stars, reasons=[Reason(key=k, stars=v) for k, v in r.reasons], missions_done=list(r.missions_done),
+                     badges=list(r.badges), level=game.level_for(saved.total).number, level_up=r.level_up, total_stars=saved.total)
+    return CreationSaved(creation=creation_out(saved.creation), rewards=out)
 
 
 @router.get("/creations", response_model=list[CreationOut])
