@@ -123,8 +123,11 @@ export async function recognize(drawing) {
   return (await res.json()).guesses || [];
 }
 
-/** Save a creation: {drawing, picture?, kind, colours, seconds, missionId?} -> {creation, rewards}. */
-export async function saveCreation({ drawing, picture, kind, colours, seconds, missionId }) {
+/**
+ * Save a creation: {drawing, picture?, kind, colours, seconds, missionId?, idempotencyKey?} -> {creation, rewards}.
+ * Sending a save again with the same `idempotencyKey` answers the first one instead of saving twice.
+ */
+export async function saveCreation({ drawing, picture, kind, colours, seconds, missionId, idempotencyKey }) {
   const form = new FormData();
   form.append("drawing", drawing, "drawing.png");
   if (picture) form.append("picture", picture, "picture.png");
@@ -132,6 +135,7 @@ export async function saveCreation({ drawing, picture, kind, colours, seconds, m
   form.append("colours", String(colours));
   form.append("seconds", seconds.toFixed(1));
   if (missionId) form.append("mission_id", missionId);
+  if (idempotencyKey) form.append("idempotency_key", idempotencyKey);
   return (await send("POST", "/creations", { form })).json();
 }
 

@@ -10,6 +10,26 @@ const LIVE_DELAY_MS = 700; // live picture: wait this long after a stroke ends b
 const GUESS_DELAY_MS = 500; // recognizer: wait this long after a stroke ends
 const GUESS_MIN_PROB = 0.2; // show a guess only when the recognizer is at least this sure (0..1)
 const PAIR_GAP = 24; // white space around and between the two pictures in a downloaded pair, px
+const SAVE_RETRIES = 2; // a save that got no answer is sent again this many times, with the same key
+const SAVE_RETRY_MS = 1500; // wait before sending an unanswered save again, ms
+
+/** A fresh random idempotency key for one save: 32 hex digits (works on plain http too). */
+function newSaveKey() {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Save, sending it again when no answer came back; the key makes the server save it once. */
+async function saveOnce(request) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await api.saveCreation(request);
+    } catch (err) {
+      const unanswered = err instanceof api.ApiError && [0, 502, 504].includes(err.status);
+      if (!unanswered || attempt >= SAVE_RETRIES) throw err;
+      await new Promise((resolve) => setTimeout(resolve, SAVE_RETRY_MS));
+    }
+  }
+}
 
 /**
  * Connect the studio's buttons. `ui` holds the page's elements; `hooks` the other panels:
@@ -18,6 +38,7 @@ const PAIR_GAP = 24; // white space around and between the two pictures in a dow
 export function setupStudio(board, ui, hooks) {
   let picture = null; // {blob, url, kind, version} of the newest picture
   let savedVersion = null; // board.version when the drawing was last saved
+  let pendingSave = null; // {version, kind, missionId, key} of a save that got no answer: trying it again reuses the key
   let manual = false; // the coming generation was asked for with the button
 
   const refreshButtons = () => {
@@ -149,6 +170,7 @@ export function setupStudio(board, ui, hooks) {
     board.clear();
     dropPicture();
     savedVersion = null;
+    pendingSave = null;
     ui.guess.hidden = true;
     update({ kindByHand: false, drawingNo: (state.drawingNo || 0) + 1 });
   }
@@ -217,14 +239,21 @@ export function setupStudio(board, ui, hooks) {
     ui.save.disabled = true;
     try {
       const version = board.version;
-      const result = await api.saveCreation({
+      const missionId = state.mission?.id ?? null;
+      const p = pendingSave;
+      if (!p || p.version !== version || p.kind !== state.kind || p.missionId !== missionId) {
+        pendingSave = { version, kind: state.kind, missionId, key: newSaveKey() }; // a new save, not a retry
+      }
+      const result = await saveOnce({
         drawing: await board.toBlob(),
         picture: picture && picture.version === version ? picture.blob : null,
         kind: state.kind,
         colours: board.coloursUsed(),
         seconds: board.secondsDrawing(),
-        missionId: state.mission?.id,
+        missionId,
+        idempotencyKey: pendingSave.key,
       });
+      pendingSave = null;
       savedVersion = version;
       const next = await hooks.showRewards(result);
       if (next === "new") newDrawing();
