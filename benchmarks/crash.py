@@ -10,7 +10,8 @@ drawing, every other one with a picture, each with a fresh ``Idempotency-Key``) 
 script kills the server with SIGKILL ``--kills`` times, at a random moment ``--gap`` seconds
 after it came up, and starts it again (a new port, the same data). A save whose answer was
 lost is sent again, with the same key, once the server is back. A save answered 200/201 is
-acknowledged.
+acknowledged; an answer marked ``Idempotent-Replayed`` is a resent save the server had
+already saved before its answer was lost.
 
 Before the last start every file in DATA/files is made ``--age`` seconds older, as if the
 server had been down that long, so a start-up sweep that only removes files older than a grace
@@ -53,6 +54,7 @@ import studio_probe as sp
 SAVE_TIMEOUT = 30.0  # per-request timeout of a save, s
 BACK_TIMEOUT = 240.0  # how long a client waits for a killed server to come back, s
 PAGE = 500  # creations per GET /api/creations page (the server's most)
+REPLAYED_HEADER = "Idempotent-Replayed"  # the server marks its answer to a save it had already saved
 
 
 def pixels(data: bytes) -> str:
@@ -102,6 +104,7 @@ class Tally:
     resent: int = 0  # requests sent again after a lost answer
     lost_answers: int = 0  # requests that got no answer (killed server, refused connection, timeout)
     gave_up: int = 0  # saves never answered after --max-retries
+    replayed: int = 0  # answers marked Idempotent-Replayed: a resent save the server had already saved
     answers: Counter = field(default_factory=Counter)  # HTTP status -> count, of every answer
     acked: list[Save] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -156,6 +159,7 @@ def saver(w: int, kid: sp.Browser, target: Target, stop: threading.Event, tally:
                     save.creation_id = r.json()["creation"]["id"]
                     with tally.lock:
                         tally.acked.append(save)
+                        tally.replayed += r.headers.get(REPLAYED_HEADER, "").lower() == "true"
                     break
                 if r.status_code in (409, 503) and attempt < max_retries:  # busy or the same save in flight: again soon
                     with tally.lock:
@@ -335,6 +339,7 @@ def report(run: Run) -> str:
     t, c = run.tally, run.checks
     answers = ", ".join(f"{k}x{v}" for k, v in sorted(t.answers.items()))
     rows = [["kills", run.kills], ["saves sent", t.sent], ["answers", answers or "-"], ["answers lost (resent)", f"{t.lost_answers} ({t.resent})"],
+            ["resent saves the server had saved (replayed)", t.replayed],
             ["never answered", t.gave_up], ["saves acknowledged", c.acknowledged], ["lost", c.lost], ["corrupt", c.corrupt],
             ["duplicates", c.duplicates], ["orphans", c.orphans], ["missing files", c.missing_files], ["temp files", c.temp_files],
             ["integrity", c.integrity], ["creations in the database", c.creations], ["wall s", round(run.wall_s, 1)]]

@@ -25,7 +25,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -86,9 +85,6 @@ class StudioServer(Server):
 
     def alive(self) -> bool:
         return self.proc.poll() is None
-
-    def memory(self) -> dict[str, float]:
-        return memory_mb(self.pid) if self.alive() else {}
 
     def kill(self) -> None:
         """SIGKILL: no shutdown code of the server runs."""
@@ -296,10 +292,6 @@ class Browser:
         me = self.me()
         self.role, self.child_id = me["role"], (me.get("child") or {}).get("id")
 
-    def unlock(self, password: str = PASSWORD) -> None:
-        self._ok(self.post("/api/parent/unlock", json={"password": password}), "unlock the parent area")
-        self.role, self.child_id = self.me()["role"], None
-
 
 def guest(url: str) -> Browser:
     b = Browser(url)
@@ -349,15 +341,6 @@ def family_with_child(url: str, info: dict, tag: str, nickname: str = "Probe") -
     p = parent(url, email)
     cid = p.add_child(nickname, pin, info["avatars"][0])
     return p, child(url, email, cid, pin), cid, pin
-
-
-def wait_until(pred, timeout: float, step: float = 0.2) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
 
 
 # ---------------------------------------------------------------- requests from /openapi.json
