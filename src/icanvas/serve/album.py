@@ -3,7 +3,7 @@ deleting creations and profiles with their files, and exporting a profile as a z
 
 Saving runs the game rules (:func:`icanvas.serve.game.evaluate`) on a :class:`~icanvas.serve.game.Summary`
 of the child's past, read as counts, distinct values and short windows (this week, the current
-streak), so a save costs the same in a full album as in an empty one. It writes the creation,
+streak), so the rows a save reads do not grow with the album. It writes the creation,
 its star events, completed missions and new badges in one transaction. Files are written
 before the commit; when the save fails in any way, the files it wrote are deleted again.
 
@@ -107,8 +107,9 @@ def _drawn(db: Session, *where: ColumnElement[bool]) -> game.Drawn:
 def history_of(db: Session, child_id: int, today: date | None = None) -> game.Summary:
     """What the game rules need to know about a child's past, taken on ``today`` (default: now, UTC).
 
-    A dozen queries whose answers are counts, distinct values or short windows: their size does
-    not grow with the album.
+    About ten queries whose answers are counts, distinct values or short windows, so the rows read
+    do not grow with the album (the streak's window grows with the streak, a day a day at most);
+    the database still counts and sums over the child's rows.
     """
     today = today or game.day_of(utcnow())
     monday = game.week_start(today)
