@@ -439,3 +439,43 @@ def test_a_save_reads_the_same_few_rows_in_a_small_and_a_large_album(sessions, c
         counts.append(_rows_read(engine, lambda: _save(sessions, store, cid, at=now, key=f"counted-{n:04d}", kind="shoe", colours=4)))
     small, large = counts
     assert large == small and large <= ROW_BUDGET, counts
+
+
+@both_databases
+def test_two_different_saves_racing_for_one_mission_both_land(sessions, child_id, tmp_path, monkeypatch):
+    """Two server processes (two stores on one folder: one process's saves wait for each other) read
+    the child's past before either commits, so both would complete the same missions and earn the
+    same first badges; the one that loses the unique index runs the rules again and lands."""
+    barrier, first_read = threading.Barrier(2, timeout=20), threading.local()
+    real = album.history_of
+
+    def read_together(db, cid, today):
+        found = real(db, cid, today)
+        if not getattr(first_read, "done", False):
+            first_read.done = True
+            barrier.wait()
+        return found
+
+    monkeypatch.setattr(album, "history_of", read_together)
+    results, errors = [], []
+
+    def save(i: int) -> None:
+        try:
+            store = FileStore(tmp_path / "files")  # this process's own
+            results.append(_save(sessions, store, child_id, drawing=f"drawing {i}".encode(), kind="cat", recognized="cat", colours=3))
+        except BaseException as e:  # noqa: BLE001  (reported below)
+            errors.append(e)
+
+    threads = [threading.Thread(target=save, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == [] and len(results) == 2 and not any(r.replayed for r in results)
+    assert any(r.rewards.missions_done or r.rewards.badges for r in results)  # there was something to race for
+    with sessions() as db:
+        assert _count(db, Creation) == 2
+        done = db.execute(select(MissionDone.mission_id, MissionDone.day)).all()
+        badges = db.scalars(select(BadgeEarned.badge_id)).all()
+    assert len(done) == len(set(done)) and len(badges) == len(set(badges))
+    assert sorted(done) == sorted((m, r.creation.created_at.date()) for r in results for m in r.rewards.missions_done)

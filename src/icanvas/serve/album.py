@@ -34,6 +34,7 @@ from icanvas.serve.storage import FileStore
 from icanvas.serve.tables import BadgeEarned, Child, Creation, MissionDone, StarEvent, utcnow
 
 EXPORT_SPOOL_BYTES = 32 * 2**20  # exports larger than this are spooled to a temporary file, bytes
+SAVE_TRIES = 3  # a save whose mission or badge another save of the child won meanwhile runs the rules this often
 STREAK_WINDOW_DAYS = 32  # days of creations read for the streak at first; widened (x4) while the streak fills them
 DAILY_BONUS = "daily_bonus:"  # ledger reason prefix of a completed mission of the day (see icanvas.serve.game)
 
@@ -196,42 +197,46 @@ def save_creation(
     """
     if idempotency_key is not None and (earlier := saved_with_key(db, child.id, idempotency_key)) is not None:
         return replay(db, earlier)
-    written: list[str] = []  # keys of the files this save wrote (not those that were there already)
-    with store.lock:  # no file of ours is collected between writing it and committing its row
-        try:
-            keys = []
-            for data in (drawing_png, picture_png):
-                if data is not None:
-                    key, new = store.add(data)
-                    keys.append(key)
-                    if new:
-                        written.append(key)
-            today = game.day_of(facts.at)
-            history = history_of(db, child.id, today)
-            rewards = game.evaluate(history, facts, missions, child.id, today, known_labels=known_labels)
-            creation = Creation(child_id=child.id, kind=facts.kind, recognized=facts.recognized, recognized_prob=recognized_prob,
-                                colours=facts.colours, seconds=facts.seconds, mission_id=facts.mission_id, favourite=False,
-                                drawing_key=keys[0], picture_key=keys[1] if len(keys) > 1 else None, created_at=facts.at,
-                                idempotency_key=idempotency_key)
-            db.add(creation)
-            db.flush()
-            db.add_all(StarEvent(child_id=child.id, creation_id=creation.id, reason=key, stars=stars, created_at=facts.at)
-                       for key, stars in rewards.reasons)
-            db.add_all(MissionDone(child_id=child.id, mission_id=mid, day=today, creation_id=creation.id)
-                       for mid in rewards.missions_done)
-            db.add_all(BadgeEarned(child_id=child.id, badge_id=bid, earned_at=facts.at) for bid in rewards.badges)
-            db.commit()
-        except IntegrityError:
-            db.rollback()
-            store.discard(db, written)
-            if idempotency_key is not None and (earlier := saved_with_key(db, child.id, idempotency_key)) is not None:
-                return replay(db, earlier)  # the same save, sent twice at once: the other one won
-            raise
-        except BaseException:
-            db.rollback()
-            store.discard(db, written)
-            raise
-    return Saved(creation, rewards, history.stars + rewards.stars)
+    for attempt in range(SAVE_TRIES):
+        written: list[str] = []  # keys of the files this save wrote (not those that were there already)
+        with store.lock:  # no file of ours is collected between writing it and committing its row
+            try:
+                keys = []
+                for data in (drawing_png, picture_png):
+                    if data is not None:
+                        key, new = store.add(data)
+                        keys.append(key)
+                        if new:
+                            written.append(key)
+                today = game.day_of(facts.at)
+                history = history_of(db, child.id, today)
+                rewards = game.evaluate(history, facts, missions, child.id, today, known_labels=known_labels)
+                creation = Creation(child_id=child.id, kind=facts.kind, recognized=facts.recognized, recognized_prob=recognized_prob,
+                                    colours=facts.colours, seconds=facts.seconds, mission_id=facts.mission_id, favourite=False,
+                                    drawing_key=keys[0], picture_key=keys[1] if len(keys) > 1 else None, created_at=facts.at,
+                                    idempotency_key=idempotency_key)
+                db.add(creation)
+                db.flush()
+                db.add_all(StarEvent(child_id=child.id, creation_id=creation.id, reason=key, stars=stars, created_at=facts.at)
+                           for key, stars in rewards.reasons)
+                db.add_all(MissionDone(child_id=child.id, mission_id=mid, day=today, creation_id=creation.id)
+                           for mid in rewards.missions_done)
+                db.add_all(BadgeEarned(child_id=child.id, badge_id=bid, earned_at=facts.at) for bid in rewards.badges)
+                db.commit()
+            except IntegrityError:
+                db.rollback()
+                store.discard(db, written)
+                if idempotency_key is not None and (earlier := saved_with_key(db, child.id, idempotency_key)) is not None:
+                    return replay(db, earlier)  # the same save, sent twice at once: the other one won
+                if attempt + 1 == SAVE_TRIES:
+                    raise
+                continue  # another save of the child's won a mission or badge first: the rules run again on it
+            except BaseException:
+                db.rollback()
+                store.discard(db, written)
+                raise
+        return Saved(creation, rewards, history.stars + rewards.stars)
+    raise AssertionError("unreachable")  # the loop returns or raises
 
 
 def delete_creation(db: Session, store: FileStore, creation: Creation) -> None:
