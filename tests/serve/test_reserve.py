@@ -66,7 +66,9 @@ def test_with_room_retries_once_after_giving_up_the_reserve(tmp_path):
 
     assert with_room(r, db, work) == "done"
     assert calls == [True, False] and db.rollbacks == 1  # the second try ran with the reserve given up
+    assert r.present()  # and it is back as soon as there is room
 
+    r.release()
     calls.clear()
     with pytest.raises(OperationalError):  # no reserve left: the error goes through
         with_room(r, db, lambda: calls.append(1) or (_ for _ in ()).throw(sqlite_full()))

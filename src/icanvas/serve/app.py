@@ -26,6 +26,7 @@ from icanvas.serve.generation import GenerationPool
 from icanvas.serve.kinds import Models, load_pipelines, load_recognizer, load_sampler
 from icanvas.serve.middleware import BodyLimit, SecurityHeaders
 from icanvas.serve.problems import install_handlers
+from icanvas.serve.reserve import SpaceReserve
 from icanvas.serve.routes import api, pages
 from icanvas.serve.routes.deps import StudioState, check_csrf
 from icanvas.serve.schemas import ProblemAnswer
@@ -59,7 +60,9 @@ def start_studio(settings: Settings, pipelines: dict[str, tuple[Any, str | None]
     pool = GenerationPool(models.pipelines, settings.gen_workers, settings.gen_max_batch, settings.gen_window_ms,
                           settings.gen_max_queue, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_upload_pixels)
     state = StudioState(settings=settings, engine=engine, sessions=session_factory(engine), store=FileStore(settings.files_dir),
-                        pool=pool.start(), models=models, missions=missions)
+                        pool=pool.start(), models=models, missions=missions,
+                        reserve=SpaceReserve(settings.data_dir, settings.disk_reserve_mb * 2**20))
+    state.reserve.ensure()
     with state.sessions() as db:
         state.store.sweep(db)  # files left by a server killed mid-save or a full disk
     log.info("Studio ready: kinds %s, recognizer %s, surprises %s, data in %s", ", ".join(models.pipelines) or "none",

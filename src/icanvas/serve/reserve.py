@@ -104,7 +104,8 @@ class SpaceReserve:
 
 def with_room(reserve: SpaceReserve, db: Session, work: Callable[[], T]) -> T:
     """``work()``, and once more after giving up the reserve if it failed because the disk is
-    full. ``work`` must be a whole unit that commits, since the failed try is rolled back."""
+    full. ``work`` must be a whole unit that commits, since the failed try is rolled back; it
+    may raise HTTP problems (they pass through)."""
     try:
         return work()
     except Exception as e:
@@ -113,5 +114,7 @@ def with_room(reserve: SpaceReserve, db: Session, work: Callable[[], T]) -> T:
         db.rollback()
         if not reserve.release():
             raise
-    return work()
+    result = work()
+    reserve.ensure()  # back at once if the work freed room (a deletion), else at a later save or start
+    return result
 

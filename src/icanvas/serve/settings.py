@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     max_connections: int = Field(500, ge=1)  # open connections at once; a request beyond them answers 503
     header_timeout_s: float = Field(10.0, gt=0)  # time a client has to send a request's headers, s
     body_timeout_s: float = Field(60.0, gt=0)  # time a client has to send a request's body after its headers, s
+    disk_reserve_mb: int = Field(16, ge=0)  # room kept on the data disk for signing in and deleting when it fills, MB; 0 = none
     trusted_proxies: str = ""  # comma-separated addresses whose X-Forwarded-For is believed; "" = none
 
     @property

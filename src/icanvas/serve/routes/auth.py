@@ -16,6 +16,7 @@ from icanvas.serve.routes.deps import (
     DB, ChildDep, StateDep, Viewer, ViewerDep, clear_session_cookie, device_cookie, issue_csrf, me_answer,
     session_cookie, set_device_cookie, set_session_cookie, start_login, switch_login,
 )
+from icanvas.serve.reserve import with_room
 from icanvas.serve.schemas import Login, Me, Register, SignedUp, Unlock
 from icanvas.serve.security import (
     LOGIN_PER_ADDRESS, LOGIN_PER_DEVICE, LOGIN_PER_EMAIL, LOGIN_PER_PAIR, SIGNUP_PER_ADDRESS, UNLOCK_PER_PARENT, burn_time,
@@ -60,7 +61,11 @@ def register(body: Register, request: Request, db: DB) -> SignedUp:
 def login(body: Login, request: Request, response: Response, db: DB, state: StateDep, viewer: ViewerDep) -> Me:
     """Log in with e-mail and password. A browser that logged in to the account before is limited
     on its own (5 failures in 15 minutes); other tries per address and e-mail (5), per e-mail (20)
-    and per address (100), all in 15 minutes; 429 beyond."""
+    and per address (100), all in 15 minutes; 429 beyond. Works on a full disk (see serve.reserve)."""
+    return with_room(state.reserve, db, lambda: _login(body, request, response, db, state, viewer))
+
+
+def _login(body: Login, request: Request, response: Response, db: DB, state: StateDep, viewer: Viewer) -> Me:
     ip = client_ip(request)
     parent = db.scalar(select(Parent).where(Parent.email == body.email))
     device = known_device(db, device_cookie(request), parent.id if parent else None)

@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, select
 from icanvas.serve import game
 from icanvas.serve.album import delete_child, export_child, stars_of
 from icanvas.serve.problems import Conflict, Forbidden, NotFound
+from icanvas.serve.reserve import with_room
 from icanvas.serve.routes.deps import DB, FamilyDep, ParentDep, StateDep, Viewer, me_answer, set_session_cookie, switch_login
 from icanvas.serve.schemas import ChildBrief, ChildCreate, ChildOut, ChildPatch, Enter, Me
 from icanvas.serve.security import PIN_PER_CHILD, hash_secret, pin_text, take_try, verify_secret
@@ -77,10 +78,15 @@ def change_child(child_id: int, body: ChildPatch, db: DB, viewer: ParentDep) -> 
 
 @router.delete("/children/{child_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
 def remove_child(child_id: int, db: DB, state: StateDep, viewer: ParentDep) -> Response:
-    """Delete a profile with all its creations, stars and badges, and their files; its logins end."""
-    child = family_child(db, viewer, child_id)
-    db.execute(delete(LoginSession).where(LoginSession.child_id == child.id))  # the database cascades too
-    delete_child(db, state.store, child)
+    """Delete a profile with all its creations, stars and badges, and their files; its logins end.
+    Works on a full disk (see serve.reserve)."""
+
+    def work() -> None:
+        child = family_child(db, viewer, child_id)
+        db.execute(delete(LoginSession).where(LoginSession.child_id == child.id))  # the database cascades too
+        delete_child(db, state.store, child)
+
+    with_room(state.reserve, db, work)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -23,9 +23,11 @@ from icanvas.serve import game
 from icanvas.serve.album import Saved, creation_out, delete_creation, replay, save_creation, saved_with_key
 from icanvas.serve.images import decode_upload, png_bytes, read_limited, to_drawing
 from icanvas.serve.problems import NotFound, Unprocessable
+from icanvas.serve.reserve import with_room
 from icanvas.serve.routes.children import family_child
 from icanvas.serve.routes.deps import DB, ChildDep, ParentDep, StateDep, Viewer, ViewerDep
 from icanvas.serve.schemas import CreationOut, CreationSaved, Favourite, Reason, RewardsOut
+from icanvas.serve.storage import disk_full
 from icanvas.serve.tables import Child, Creation, utcnow
 
 router = APIRouter(tags=["album"])
@@ -83,6 +85,8 @@ def save(
     mission_id = mission_id or None
     if mission_id is not None and mission_id not in {m.id for m in state.missions}:
         raise Unprocessable(f"There is no mission {mission_id!r}.", "Pick a mission from the list.")
+    if not state.reserve.ensure():  # children's saves never take the room kept for signing in and deleting
+        raise disk_full()
     guesses = models.guess(lines, top=1)
     label, prob = guesses[0][:2] if guesses else (None, None)
     recognized = label if prob is not None and prob >= game.RECOGNIZED_MIN_PROB else None
@@ -153,8 +157,8 @@ def mark(creation_id: int, body: Favourite, db: DB, viewer: ViewerDep) -> Creati
 
 @router.delete("/creations/{creation_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
 def remove(creation_id: int, db: DB, state: StateDep, viewer: ParentDep) -> Response:
-    """Delete a creation; its files go when no other creation uses them."""
-    delete_creation(db, state.store, visible_creation(db, viewer, creation_id))
+    """Delete a creation; its files go when no other creation uses them. Works on a full disk (see serve.reserve)."""
+    with_room(state.reserve, db, lambda: delete_creation(db, state.store, visible_creation(db, viewer, creation_id)))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -27,6 +27,7 @@ from icanvas.serve.kinds import Models
 from icanvas.serve.problems import Forbidden, Unauthorized
 from icanvas.serve.schemas import ChildBrief, Me, ParentOut
 from icanvas.serve.security import CSRF_KEY, DEVICE_DAYS, csrf_token_of, new_token, same_token, server_key, token_hash
+from icanvas.serve.reserve import SpaceReserve
 from icanvas.serve.settings import Settings
 from icanvas.serve.storage import FileStore
 from icanvas.serve.tables import Child, LoginSession, Parent, utcnow
@@ -52,6 +53,7 @@ class StudioState:
     pool: GenerationPool
     models: Models
     missions: list[Any]  # game.Mission
+    reserve: SpaceReserve  # room kept on the data disk for signing in and deleting when it is full
     csrf_key: bytes | None = None  # shared key of CSRF tokens, read from the database on first use
 
 
