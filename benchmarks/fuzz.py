@@ -24,7 +24,7 @@ the server dropped without answering (a raw request whose body the client cut sh
 closed unanswered: counted as "closed"), a timeout, or a server that died; the script then
 exits with status 1 (also when ``--max-growth-mb`` is given and the server's peak memory grew by
 more). The server's memory is read from /proc/<pid>/status: VmRSS and VmHWM (peak) at start
-and end; per kind, the largest rise of VmHWM seen across one upload (with several threads a
+(after a warm-up of good uploads on every route from every thread) and end; per kind, the largest rise of VmHWM seen across one upload (with several threads a
 rise is credited to whichever uploads were in flight).
 """
 
@@ -44,10 +44,11 @@ from dataclasses import dataclass, field
 import httpx
 
 import studio_probe as sp
-from hostile import KINDS, Ctx, Route, Upload, upload_routes
+from hostile import KINDS, Ctx, Route, Upload, drawing_jpeg, drawing_png, drawing_webp, upload_routes
 
 MAX_UPLOAD_BYTES = 8 * 2**20  # the server's default upload limit (ICANVAS_MAX_UPLOAD_BYTES), bytes
 RAW_TIMEOUT = 30.0  # how long a raw-socket request waits for an answer, s
+WARM_ROUNDS = 3  # good uploads per client thread and route before the server's memory is first read
 
 
 # ================================================================ sending
@@ -159,6 +160,28 @@ def schedule(n: int, kinds: list[str], routes: int) -> list[tuple[str, int]]:
     return [(kinds[i % k], (i % k + i // k) % routes) for i in range(n)]
 
 
+def warm_up(child: sp.Browser, routes: list[Route], threads: int, rounds: int = WARM_ROUNDS) -> None:
+    """Good uploads (PNG, JPEG, WebP drawings) on every route from ``threads`` clients at once, so that
+    the server has loaded its models, grown its model arena and started its threads before its memory
+    is measured: growth after this is what the hostile uploads cost."""
+    goods = [drawing_png(), drawing_jpeg(), drawing_webp()]
+
+    def worker(i: int) -> None:
+        b = child.clone()
+        try:
+            for j in range(rounds * len(routes)):
+                ctx = Ctx(routes[(i + j) % len(routes)], MAX_UPLOAD_BYTES, random.Random(j))
+                send(b, ctx, ctx.image(goods[(i + j) % len(goods)]))
+        finally:
+            b.close()
+
+    pool = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(threads)]
+    for th in pool:
+        th.start()
+    for th in pool:
+        th.join()
+
+
 def fuzz(child: sp.Browser, routes: list[Route], n: int, kinds: list[str], threads: int = 4, pid: int | None = None,
          max_bytes: int = MAX_UPLOAD_BYTES, seed: int = 0, max_seconds: float = 3600.0, alive: Callable[[], bool] = lambda: True,
          progress: Callable[[int], None] | None = None, max_growth_mb: float | None = None) -> Run:
@@ -167,6 +190,7 @@ def fuzz(child: sp.Browser, routes: list[Route], n: int, kinds: list[str], threa
         KINDS[name](Ctx(routes[0], max_bytes, random.Random(0)))
     jobs = schedule(n, kinds, len(routes))
     run, lock, nxt = Run(max_growth_mb=max_growth_mb), threading.Lock(), iter(range(n))
+    warm_up(child, routes, threads)
     run.mem_start = sp.memory_mb(pid) if pid else {}
     stop = threading.Event()
     deadline = time.monotonic() + max_seconds

@@ -365,8 +365,9 @@ def serve(
         uvicorn.run("icanvas.serve.app:create_app", factory=True, host=settings.host, port=settings.port, reload=True)
         return
     from icanvas.serve.app import create_app
-    from icanvas.serve.http import uvicorn_options
+    from icanvas.serve.http import tune_malloc, uvicorn_options
 
+    tune_malloc()
     uvicorn.run(create_app(settings), **uvicorn_options(settings))
 
 

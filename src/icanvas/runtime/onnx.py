@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import os
+import threading
 import warnings
 from pathlib import Path
 from typing import Protocol
@@ -82,6 +83,27 @@ class TorchBackend:
         return self.generator(torch.from_numpy(x), lab).numpy()
 
 
+_arena_lock = threading.Lock()
+_arena_shared: bool | None = None  # None: not tried yet in this process
+
+
+def _share_cpu_arena(ort) -> bool:
+    """Register one CPU memory arena for all sessions of this process (once); False if it cannot be.
+
+    Each session otherwise grows an arena of its own to its largest batch: with the studio's
+    five models that held ~300 MB more, at the same speed."""
+    global _arena_shared
+    with _arena_lock:
+        if _arena_shared is None:
+            try:
+                info = ort.OrtMemoryInfo("Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT)
+                ort.create_and_register_allocator(info, ort.OrtArenaCfg(0, -1, -1, -1))  # 0 / -1: onnxruntime's defaults
+                _arena_shared = True
+            except Exception:  # noqa: BLE001 - an older onnxruntime: each session keeps its own arena
+                _arena_shared = False
+        return _arena_shared
+
+
 class OnnxBackend:
     name = "onnxruntime"
 
@@ -91,6 +113,8 @@ class OnnxBackend:
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads  # 0 = onnxruntime's default (all cores)
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if _share_cpu_arena(ort):  # one arena for every model of the process, not one each
+            opts.add_session_config_entry("session.use_env_allocators", "1")
         try:
             self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         except Exception as e:  # noqa: BLE001 - onnxruntime raises its own untyped errors

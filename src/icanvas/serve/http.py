@@ -16,12 +16,17 @@ connection limit, and forwarded client addresses taken only from trusted proxies
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
+import logging
 from typing import Any
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from icanvas.serve.settings import Settings
+
+log = logging.getLogger("icanvas.serve")
 
 KEEP_ALIVE_S = 5  # how long an idle connection stays open between requests, s
 _TIMEOUT_ANSWER = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
@@ -72,6 +77,30 @@ class GuardedH11Protocol(H11Protocol):
         if self.cycle is None or self.cycle.response_complete or not self.cycle.response_started:
             self.transport.write(_TIMEOUT_ANSWER)  # nothing of an answer sent yet: say why
         self.transport.close()
+
+
+_MALLOC_OPTIONS = (  # glibc mallopt(param, value) for a long-running server of many threads
+    (-8, 2),  # M_ARENA_MAX: two heaps shared by all threads, not up to 8 per core that each keep their peak
+    (-3, 1 << 20),  # M_MMAP_THRESHOLD: blocks of 1 MB and more (decoded images) are mapped and given back when freed
+    (-1, 4 << 20),  # M_TRIM_THRESHOLD: free heap tops beyond 4 MB are returned to the system
+)
+
+
+def tune_malloc() -> bool:
+    """Make glibc give freed image buffers back to the system (call before threads start).
+
+    By default the threshold for mapping big blocks rises after each one is freed, so decoded
+    images end up in per-thread heaps that never shrink: the studio's peak memory then grows
+    with every new size of upload. False where the C library is not glibc."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    ok = all(mallopt(param, value) == 1 for param, value in _MALLOC_OPTIONS)
+    if not ok:
+        log.info("Could not tune the memory allocator; the server works, but may keep more memory.")
+    return ok
 
 
 def protocol_for(settings: Settings) -> type[GuardedH11Protocol]:
