@@ -161,25 +161,29 @@ def schedule(n: int, kinds: list[str], routes: int) -> list[tuple[str, int]]:
 
 
 def warm_up(child: sp.Browser, routes: list[Route], threads: int, rounds: int = WARM_ROUNDS) -> None:
-    """Good uploads (PNG, JPEG, WebP drawings) on every route from ``threads`` clients at once, so that
-    the server has loaded its models, grown its model arena and started its threads before its memory
-    is measured: growth after this is what the hostile uploads cost."""
+    """Good uploads (PNG, JPEG, WebP drawings) from ``threads`` clients at once, one route after the
+    other and then all routes mixed, so that the server has loaded its models, grown its model
+    arena to its largest batch and started its threads before its memory is measured: growth
+    after this is what the hostile uploads cost."""
     goods = [drawing_png(), drawing_jpeg(), drawing_webp()]
+    phases = [[[r] * rounds for _ in range(threads)] for r in routes]  # every thread on one route: the largest batches
+    phases.append([[routes[(i + j) % len(routes)] for j in range(rounds * len(routes))] for i in range(threads)])  # all mixed
 
-    def worker(i: int) -> None:
+    def worker(i: int, todo: list[Route]) -> None:
         b = child.clone()
         try:
-            for j in range(rounds * len(routes)):
-                ctx = Ctx(routes[(i + j) % len(routes)], MAX_UPLOAD_BYTES, random.Random(j))
+            for j, route in enumerate(todo):
+                ctx = Ctx(route, MAX_UPLOAD_BYTES, random.Random(j))
                 send(b, ctx, ctx.image(goods[(i + j) % len(goods)]))
         finally:
             b.close()
 
-    pool = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(threads)]
-    for th in pool:
-        th.start()
-    for th in pool:
-        th.join()
+    for phase in phases:
+        pool = [threading.Thread(target=worker, args=(i, todo), daemon=True) for i, todo in enumerate(phase)]
+        for th in pool:
+            th.start()
+        for th in pool:
+            th.join()
 
 
 def fuzz(child: sp.Browser, routes: list[Route], n: int, kinds: list[str], threads: int = 4, pid: int | None = None,

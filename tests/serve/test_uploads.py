@@ -118,3 +118,20 @@ def test_decode_budget_makes_big_decodes_wait_for_each_other():
         assert budget.used == 100
     t.join(5)
     assert order == ["first in", "small in", "first out", "huge in"] and budget.used == 0
+
+
+def test_decode_drawing_holds_its_budget_while_normalising(monkeypatch):
+    from icanvas.serve import images
+
+    seen = []
+    real = images.to_drawing
+    monkeypatch.setattr(images, "to_drawing", lambda img: seen.append(images.DECODE_BUDGET.used) or real(img))
+    image, drawn = images.decode_drawing(encoded(2048, 1024), *LIMITS)
+    assert image.size == (1024, 512) and (drawn.lines == 0).any()
+    assert seen and seen[0] >= images.NORMALIZE_BYTES_PER_PIXEL * 1024 * 512  # normalising counted in the budget
+    assert images.DECODE_BUDGET.used == 0
+    blank = io.BytesIO()
+    Image.new("RGB", (64, 64), "white").save(blank, "PNG")
+    assert images.decode_drawing(blank.getvalue(), *LIMITS, allow_empty=True)[1] is None
+    with pytest.raises(Unprocessable, match="empty"):
+        images.decode_drawing(blank.getvalue(), *LIMITS)

@@ -19,7 +19,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from icanvas.serve.images import PICTURE_MAX_SIDE, decode_upload, png_bytes, to_drawing
+from icanvas.serve.images import PICTURE_MAX_SIDE, decode_drawing, png_bytes
 from icanvas.serve.problems import Saturated, Unprocessable
 
 __all__ = ["GenerationPool", "Saturated"]
@@ -181,7 +181,7 @@ class GenerationPool:
         ready, drawings = [], []
         for job in live:
             try:
-                drawings.append(to_drawing(decode_upload(job.data, self.max_bytes, self.max_pixels)))
+                drawings.append(decode_drawing(job.data, self.max_bytes, self.max_pixels)[1])
                 ready.append(job)
             except Exception as e:  # a typed problem for this request only
                 job.future.set_exception(e)

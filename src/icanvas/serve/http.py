@@ -81,7 +81,7 @@ class GuardedH11Protocol(H11Protocol):
 
 _MALLOC_OPTIONS = (  # glibc mallopt(param, value) for a long-running server of many threads
     (-8, 2),  # M_ARENA_MAX: two heaps shared by all threads, not up to 8 per core that each keep their peak
-    (-3, 1 << 20),  # M_MMAP_THRESHOLD: blocks of 1 MB and more (decoded images) are mapped and given back when freed
+    (-3, 128 << 10),  # M_MMAP_THRESHOLD: blocks of 128 KB and more (image rows and planes) are mapped and given back when freed
     (-1, 4 << 20),  # M_TRIM_THRESHOLD: free heap tops beyond 4 MB are returned to the system
 )
 

@@ -7,9 +7,9 @@ decompression bombs.
 
 The work one upload may cost is bounded by what the studio needs: the canvas is 512 px and
 the models 256 px, so uploads are decoded straight to at most :data:`UPLOAD_WORK_SIDE`
-(JPEGs at a reduced scale, others shrunk right after decoding), and all decodes running at
-once share a memory budget (:data:`DECODE_BUDGET_BYTES`): a request whose full-size pixels
-would not fit waits for the others to finish instead of adding to the peak.
+(JPEGs at a reduced scale, others shrunk right after decoding), and all decodes and
+normalisations running at once share a memory budget (:data:`DECODE_BUDGET_BYTES`): a request
+whose work would not fit waits for the others to finish instead of adding to the peak.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ UPLOAD_MAX_ASPECT = 8.0  # long side / short side above which an upload is refus
 DECODE_BUDGET_BYTES = 96 * 2**20  # peak decoding memory of all uploads being decoded at once, bytes
 DECODE_MAX_BYTES = 90 * 2**20  # peak decoding memory one upload may need, bytes (a bigger one answers 413)
 WEBP_BYTES_PER_PIXEL = 16  # PIL's WebP decoder holds about four RGBA copies of the picture (measured), bytes
+NORMALIZE_BYTES_PER_PIXEL = 40  # peak memory of normalising a decoded drawing (measured: 33-38 at 1024 px), bytes
 DECODE_WAIT_S = 60.0  # longest a decode waits for room in the budget before the server answers 503, s
 
 
@@ -87,6 +88,30 @@ def too_many_bytes(what: str, max_bytes: int) -> PayloadTooLarge:
 
 def decode_upload(data: bytes, max_bytes: int, max_pixels: int, what: str = "The drawing") -> Image.Image:
     """Bytes from the browser -> loaded PIL image of at most UPLOAD_WORK_SIDE, raising 413 / 415 / 422 problems."""
+    cost, _ = _checked_cost(data, max_bytes, max_pixels, what)
+    with DECODE_BUDGET.room(cost):
+        return _decode(data, max_bytes, max_pixels, what)
+
+
+def decode_drawing(data: bytes, max_bytes: int, max_pixels: int, what: str = "The drawing",
+                   allow_empty: bool = False) -> tuple[Image.Image, Drawing | None]:
+    """:func:`decode_upload` and :func:`to_drawing` in one slot of the budget (normalising takes
+    about as much memory again as decoding); the drawing is None for an empty one when
+    ``allow_empty``, else an empty drawing is a 422 problem."""
+    cost, pixels = _checked_cost(data, max_bytes, max_pixels, what)
+    with DECODE_BUDGET.room(cost + NORMALIZE_BYTES_PER_PIXEL * pixels):
+        image = _decode(data, max_bytes, max_pixels, what)
+        try:
+            return image, to_drawing(image)
+        except Unprocessable:
+            if allow_empty:
+                return image, None
+            raise
+
+
+def _checked_cost(data: bytes, max_bytes: int, max_pixels: int, what: str) -> tuple[int, int]:
+    """(peak bytes decoding takes, pixels of the decoded image) from the header, raising the problems
+    that need no decoding: too many bytes or pixels, not an accepted format, too costly to decode."""
     if len(data) > max_bytes:
         raise too_many_bytes(what, max_bytes)
     if not data:
@@ -110,10 +135,14 @@ def decode_upload(data: bytes, max_bytes: int, max_pixels: int, what: str = "The
         most = int(w * h * DECODE_MAX_BYTES / cost / 1e5) / 10
         raise PayloadTooLarge(f"{what} is a {w}x{h} {fmt} image; the studio decodes {fmt} images of at most {most:g} megapixels.",
                               "Send it as PNG or JPEG, or smaller.")
+    shrink = min(1.0, UPLOAD_WORK_SIDE / max(w, h, 1))
+    return cost, round(w * shrink) * round(h * shrink)
+
+
+def _decode(data: bytes, max_bytes: int, max_pixels: int, what: str) -> Image.Image:
     try:
-        with DECODE_BUDGET.room(cost):
-            return read_image(data, max_bytes=max_bytes, max_pixels=max_pixels, max_aspect=UPLOAD_MAX_ASPECT,
-                              work_side=UPLOAD_WORK_SIDE)
+        return read_image(data, max_bytes=max_bytes, max_pixels=max_pixels, max_aspect=UPLOAD_MAX_ASPECT,
+                          work_side=UPLOAD_WORK_SIDE)
     except InputImageError as e:
         raise Unprocessable(e.problem.replace("The image data", what), e.hint) from e
 

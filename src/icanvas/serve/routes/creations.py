@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from icanvas.serve import game
 from icanvas.serve.album import Saved, creation_out, delete_creation, replay, save_creation, saved_with_key
-from icanvas.serve.images import decode_upload, png_bytes, read_limited, to_drawing
+from icanvas.serve.images import decode_drawing, decode_upload, png_bytes, read_limited
 from icanvas.serve.problems import NotFound, Unprocessable
 from icanvas.serve.reserve import with_room
 from icanvas.serve.routes.children import family_child
@@ -72,8 +72,8 @@ def save(
     if key is not None and (earlier := saved_with_key(db, viewer.child.id, key)) is not None:
         return _answer(replay(db, earlier), response)
     s, models = state.settings, state.models
-    image = decode_upload(read_limited(drawing.file, s.max_upload_bytes), s.max_upload_bytes, s.max_upload_pixels)
-    lines = to_drawing(image).lines  # 422 for an empty canvas
+    image, drawn = decode_drawing(read_limited(drawing.file, s.max_upload_bytes), s.max_upload_bytes, s.max_upload_pixels)
+    lines = drawn.lines  # an empty canvas was a 422
     picture_png = None
     if picture is not None and (picture.filename or picture.size):
         what = "The picture"

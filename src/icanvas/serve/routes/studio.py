@@ -8,7 +8,7 @@ from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from icanvas.data import canvas
-from icanvas.serve.images import PICTURE_MAX_SIDE, decode_upload, png_bytes, read_limited, to_drawing, too_many_bytes
+from icanvas.serve.images import PICTURE_MAX_SIDE, decode_drawing, png_bytes, read_limited, too_many_bytes
 from icanvas.serve.kinds import AVATARS
 from icanvas.serve.problems import NotFound, Unprocessable
 from icanvas.serve.routes.deps import StateDep
@@ -57,11 +57,11 @@ def recognize(state: StateDep, drawing: Annotated[UploadFile, File(description="
     models, s = state.models, state.settings
     if models.recognizer is None:
         return Guesses(guesses=[])
-    image = decode_upload(read_limited(drawing.file, s.max_upload_bytes), s.max_upload_bytes, s.max_upload_pixels)
-    try:
-        lines = to_drawing(image).lines
-    except Unprocessable:  # an empty canvas: nothing to guess yet
+    _, drawn = decode_drawing(read_limited(drawing.file, s.max_upload_bytes), s.max_upload_bytes, s.max_upload_pixels,
+                              allow_empty=True)
+    if drawn is None:  # an empty canvas: nothing to guess yet
         return Guesses(guesses=[])
+    lines = drawn.lines
     return Guesses(guesses=[Guess(label=label, prob=prob, kind=kind) for label, prob, kind in models.guess(lines, GUESSES)])
 
 
