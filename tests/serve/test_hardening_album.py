@@ -279,36 +279,42 @@ def test_idempotency_keys_are_checked_and_belong_to_one_child(family):
     assert a.save().json()["creation"]["id"] != a.save().json()["creation"]["id"]  # without a key, each save is new
 
 
-@both_databases
-def test_two_identical_saves_racing_make_one_creation(sessions, child_id, tmp_path, monkeypatch):
-    """Both look the key up before either commits; the unique index lets one win, the other answers its creation."""
-    store = FileStore(tmp_path / "files")
-    barrier, looked = threading.Barrier(2, timeout=20), threading.local()
-    real = album.saved_with_key
+def _race(monkeypatch, step: str, save) -> list[album.Saved]:
+    """Run ``save(0)`` and ``save(1)`` in two threads that both finish ``album.<step>`` before either goes on."""
+    barrier, waited, real = threading.Barrier(2, timeout=20), threading.local(), getattr(album, step)
 
-    def look_up_together(db, cid, key):
-        found = real(db, cid, key)
-        if not getattr(looked, "once", False):
-            looked.once = True
+    def together(*args):
+        found = real(*args)
+        if not getattr(waited, "once", False):
+            waited.once = True
             barrier.wait()
         return found
 
-    monkeypatch.setattr(album, "saved_with_key", look_up_together)
+    monkeypatch.setattr(album, step, together)
     results, errors = [], []
 
-    def save() -> None:
+    def run(i: int) -> None:
         try:
-            results.append(_save(sessions, store, child_id, drawing=b"one drawing", picture=b"one picture",
-                                 key="raced-key-0001", kind="cat", recognized="cat", colours=3))
+            results.append(save(i))
         except BaseException as e:  # noqa: BLE001  (reported below)
             errors.append(e)
 
-    threads = [threading.Thread(target=save) for _ in range(2)]
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(30)
     assert errors == [] and len(results) == 2
+    return results
+
+
+@both_databases
+def test_two_identical_saves_racing_make_one_creation(sessions, child_id, tmp_path, monkeypatch):
+    """Both look the key up before either commits; the unique index lets one win, the other answers its creation."""
+    store = FileStore(tmp_path / "files")
+    results = _race(monkeypatch, "saved_with_key", lambda i: _save(
+        sessions, store, child_id, drawing=b"one drawing", picture=b"one picture", key="raced-key-0001", kind="cat",
+        recognized="cat", colours=3))
     won, replayed = sorted(results, key=lambda s: s.replayed)
     assert not won.replayed and replayed.replayed
     assert won.creation.id == replayed.creation.id and won.rewards == replayed.rewards and won.total == replayed.total
@@ -446,32 +452,9 @@ def test_two_different_saves_racing_for_one_mission_both_land(sessions, child_id
     """Two server processes (two stores on one folder: one process's saves wait for each other) read
     the child's past before either commits, so both would complete the same missions and earn the
     same first badges; the one that loses the unique index runs the rules again and lands."""
-    barrier, first_read = threading.Barrier(2, timeout=20), threading.local()
-    real = album.history_of
-
-    def read_together(db, cid, today):
-        found = real(db, cid, today)
-        if not getattr(first_read, "done", False):
-            first_read.done = True
-            barrier.wait()
-        return found
-
-    monkeypatch.setattr(album, "history_of", read_together)
-    results, errors = [], []
-
-    def save(i: int) -> None:
-        try:
-            store = FileStore(tmp_path / "files")  # this process's own
-            results.append(_save(sessions, store, child_id, drawing=f"drawing {i}".encode(), kind="cat", recognized="cat", colours=3))
-        except BaseException as e:  # noqa: BLE001  (reported below)
-            errors.append(e)
-
-    threads = [threading.Thread(target=save, args=(i,)) for i in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert errors == [] and len(results) == 2 and not any(r.replayed for r in results)
+    results = _race(monkeypatch, "history_of", lambda i: _save(  # each its own store, as another process has
+        sessions, FileStore(tmp_path / "files"), child_id, drawing=f"drawing {i}".encode(), kind="cat", recognized="cat", colours=3))
+    assert not any(r.replayed for r in results)
     assert any(r.rewards.missions_done or r.rewards.badges for r in results)  # there was something to race for
     with sessions() as db:
         assert _count(db, Creation) == 2
