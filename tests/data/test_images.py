@@ -241,7 +241,7 @@ def test_work_side_leaves_images_that_fit_untouched():
 
 
 def test_strip_reduce_equals_reducing_the_whole_image():
-    from icanvas.data.images import _box_reduce
+    from icanvas.data.reading import _box_reduce
 
     rng = np.random.default_rng(0)
     img = Image.fromarray(rng.integers(0, 256, (1037, 301, 4), dtype=np.uint8), "RGBA")  # alpha: PIL premultiplies

@@ -24,7 +24,8 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image
 
-from icanvas.data.images import ACCEPTED_FORMATS, Drawing, decoded_bytes, normalize_drawing, read_image
+from icanvas.data.images import Drawing, normalize_drawing
+from icanvas.data.reading import ACCEPTED_FORMATS, decoded_bytes, read_image
 from icanvas.errors import InputImageError
 from icanvas.serve.problems import PayloadTooLarge, Saturated, Unprocessable, UnsupportedImage
 
