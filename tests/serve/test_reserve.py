@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from icanvas.serve import reserve as reserve_module
-from icanvas.serve.problems import InsufficientStorage
-from icanvas.serve.reserve import SpaceReserve, is_disk_full, with_room
+from icanvas.serve.problems import InsufficientStorage, is_disk_full
+from icanvas.serve.reserve import SpaceReserve, with_room
 
 Usage = namedtuple("Usage", "total used free")
 

@@ -7,6 +7,7 @@ unexpected exception is logged and answered with a plain 500.
 
 from __future__ import annotations
 
+import errno
 import logging
 
 from fastapi import FastAPI, Request
@@ -119,8 +120,23 @@ def _http(_request: Request, err: StarletteHTTPException) -> JSONResponse:
     return JSONResponse(problem_body(problem, hint), status_code=err.status_code, headers=getattr(err, "headers", None))
 
 
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})  # what a full disk (or quota) makes writes fail with
+
+
+def is_disk_full(err: BaseException) -> bool:
+    """True for the errors a full disk causes: ENOSPC / EDQUOT, SQLite's "database or disk is
+    full", or the studio's own 507 problem."""
+    if isinstance(err, InsufficientStorage):
+        return True
+    if isinstance(err, OSError):
+        return err.errno in DISK_FULL_ERRNOS
+    if isinstance(err, OperationalError):
+        return "full" in str(err.orig).lower() or (isinstance(err.orig, OSError) and err.orig.errno in DISK_FULL_ERRNOS)
+    return False
+
+
 def _database(request: Request, err: OperationalError) -> JSONResponse:
-    if "full" in str(err.orig).lower():  # SQLite: "database or disk is full"
+    if is_disk_full(err):
         return JSONResponse(problem_body("The server's disk is full, so nothing was saved.",
                                          "Ask the person who runs the studio to free some disk space."), status_code=507)
     return _unexpected(request, err)

@@ -11,7 +11,6 @@ sign in and clean up.
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import shutil
@@ -20,29 +19,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from icanvas.serve.problems import InsufficientStorage
+from icanvas.serve.problems import DISK_FULL_ERRNOS, is_disk_full
 
 log = logging.getLogger("icanvas.serve")
 T = TypeVar("T")
 
 RESERVE_FILE = "reserve.bin"  # name of the reserve inside the data folder
 _CHUNK = 1 << 20  # bytes written at a time where fallocate is not available
-_FULL = {errno.ENOSPC, errno.EDQUOT}
-
-
-def is_disk_full(err: BaseException) -> bool:
-    """True for the errors a full disk causes: ENOSPC / EDQUOT, SQLite's "database or disk is
-    full", or the studio's own 507 problem."""
-    if isinstance(err, InsufficientStorage):
-        return True
-    if isinstance(err, OSError):
-        return err.errno in _FULL
-    if isinstance(err, OperationalError):
-        return "full" in str(err.orig).lower() or (isinstance(err.orig, OSError) and err.orig.errno in _FULL)
-    return False
 
 
 class SpaceReserve:
@@ -76,7 +61,7 @@ class SpaceReserve:
                     try:
                         os.posix_fallocate(f.fileno(), 0, self.size)  # real blocks, not a sparse file
                     except OSError as e:
-                        if e.errno in _FULL:
+                        if e.errno in DISK_FULL_ERRNOS:
                             raise
                         for done in range(0, self.size, _CHUNK):  # file systems without fallocate
                             f.write(bytes(min(_CHUNK, self.size - done)))
@@ -85,7 +70,7 @@ class SpaceReserve:
                 os.replace(tmp, self.path)
             except OSError as e:
                 tmp.unlink(missing_ok=True)
-                if e.errno in _FULL:
+                if e.errno in DISK_FULL_ERRNOS:
                     return False
                 raise
             return True

@@ -14,7 +14,6 @@ start-up) only removes temporary files and unreferenced images older than a grac
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import logging
 import os
@@ -31,7 +30,7 @@ from sqlalchemy import select, union
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from icanvas.serve.problems import InsufficientStorage
+from icanvas.serve.problems import DISK_FULL_ERRNOS, InsufficientStorage
 from icanvas.serve.tables import Creation
 
 SUFFIX = ".png"  # every stored image is a PNG
@@ -41,7 +40,6 @@ SWEEP_BATCH = 500  # file keys checked against the database per query
 _KEY = re.compile(r"^[0-9a-f]{64}$")
 _NAME = re.compile(r"^[0-9a-f]{62}" + re.escape(SUFFIX) + "$")  # an image file's name inside its folder
 _FOLDER = re.compile(r"^[0-9a-f]{2}$")
-_FULL = {errno.ENOSPC, errno.EDQUOT}
 
 log = logging.getLogger("icanvas.serve")
 
@@ -103,7 +101,7 @@ class FileStore:
             os.replace(tmp, target)
             tmp = None
         except OSError as e:
-            if e.errno in _FULL:
+            if e.errno in DISK_FULL_ERRNOS:
                 raise disk_full() from e
             raise
         finally:
