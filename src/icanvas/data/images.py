@@ -83,12 +83,12 @@ def _check_array(img: np.ndarray) -> None:
                               hint="Pass a decoded image array, e.g. from to_rgb(read_image(path)).")
 
 
-def _resize(img: np.ndarray, w: int, h: int) -> np.ndarray:
-    """cv2.resize that keeps (H, W, 1) and bool arrays; INTER_AREA when shrinking."""
+def resize(img: np.ndarray, w: int, h: int) -> np.ndarray:
+    """``img`` at ``w`` x ``h`` px: cv2.resize that keeps (H, W, 1) and bool arrays; INTER_AREA when shrinking, linear when enlarging."""
     if img.shape[0] == h and img.shape[1] == w:
         return img.copy()
     if img.dtype == bool:
-        return _resize(img.astype(np.uint8) * 255, w, h) > 127
+        return resize(img.astype(np.uint8) * 255, w, h) > 127
     shrink = h * w < img.shape[0] * img.shape[1]
     out = cv2.resize(np.ascontiguousarray(img), (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
     return out.reshape((h, w) + img.shape[2:])  # cv2 drops a single channel axis
@@ -129,7 +129,7 @@ def letterbox(img: np.ndarray, size: int, fill: int | tuple = 255) -> tuple[np.n
     h, w = max(1, min(size, round(oh * scale))), max(1, min(size, round(ow * scale)))
     top, left = (size - h) // 2, (size - w) // 2
     square = _filled(img, size, fill)  # (size, size[, C])
-    square[top : top + h, left : left + w] = _resize(img, w, h)
+    square[top : top + h, left : left + w] = resize(img, w, h)
     return square, Placement(oh, ow, size, top, left, h, w)
 
 
@@ -150,7 +150,7 @@ def unletterbox(square: np.ndarray, placement: Placement) -> np.ndarray:
     region = square[top:bottom, left:right]  # (h', w'[, C]) content, pads dropped
     shrink = min(1.0, s / max(placement.orig_h, placement.orig_w))
     out_h, out_w = max(1, round(placement.orig_h * shrink)), max(1, round(placement.orig_w * shrink))
-    return _resize(region, out_w, out_h)
+    return resize(region, out_w, out_h)
 
 
 def fit_square(img: np.ndarray, size: int, *, mode: str = "pad", fill: int | tuple = 255) -> np.ndarray:
@@ -165,7 +165,7 @@ def fit_square(img: np.ndarray, size: int, *, mode: str = "pad", fill: int | tup
     h, w = img.shape[:2]
     side = min(h, w)
     top, left = (h - side) // 2, (w - side) // 2
-    return _resize(img[top : top + side, left : left + side], size, size)
+    return resize(img[top : top + side, left : left + side], size, size)
 
 
 # ============================================================================ drawings
