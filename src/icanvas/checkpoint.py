@@ -12,63 +12,21 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from icanvas.config import FORMAT_VERSION, DCGANGeneratorConfig, RecognizerConfig, UNetConfig, from_dict, to_dict
+from icanvas.config import FORMAT_VERSION, from_dict, to_dict
 from icanvas.errors import CheckpointError, ConfigError, ModelNotFoundError
+from icanvas.methods import get_method
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "generator.safetensors"
 CARD_FILE = "card.md"
 TRAIN_STATE_FILE = "train_state.pt"
-
-
-@dataclass(frozen=True)
-class Architecture:
-    """How to rebuild a generator of one method from its config."""
-
-    config_cls: type
-    build: Callable[[Any], nn.Module]
-
-
-# Generator architectures by method name, filled by ``register_architecture``.
-ARCHITECTURES: dict[str, Architecture] = {}
-
-
-def register_architecture(method: str, config_cls: type):
-    """Decorator on a builder ``config -> nn.Module`` for models saved with ``method``."""
-
-    def wrap(build: Callable[[Any], nn.Module]) -> Callable[[Any], nn.Module]:
-        ARCHITECTURES[method] = Architecture(config_cls, build)
-        return build
-
-    return wrap
-
-
-@register_architecture("pix2pix", UNetConfig)
-def _build_unet(config: UNetConfig) -> nn.Module:
-    from icanvas.models.unet import UNetGenerator
-
-    return UNetGenerator(config)
-
-
-@register_architecture("recognizer", RecognizerConfig)
-def _build_recognizer(config: RecognizerConfig) -> nn.Module:
-    from icanvas.models.recognizer import SketchClassifier
-
-    return SketchClassifier(config)
-
-
-@register_architecture("dcgan", DCGANGeneratorConfig)
-def _build_dcgan(config: DCGANGeneratorConfig) -> nn.Module:
-    from icanvas.models.dcgan import DCGANGenerator
-
-    return DCGANGenerator(config)
 
 
 @dataclass(frozen=True)
@@ -162,10 +120,12 @@ def read_model_info(folder: str | Path) -> ModelInfo:
             "Upgrade iCanvas or re-export the model.",
         )
     method = doc.get("method")
-    if method not in ARCHITECTURES:
-        raise CheckpointError(f"{cfg_path} names unknown method {method!r}.", f"Known: {', '.join(sorted(ARCHITECTURES))}.")
     try:
-        config = from_dict(ARCHITECTURES[method].config_cls, doc.get("model", {}), prefix="model.")
+        model_config = get_method(method).model_config
+    except ConfigError as e:
+        raise CheckpointError(f"{cfg_path} names unknown method {method!r}.", e.hint) from e
+    try:
+        config = from_dict(model_config, doc.get("model", {}), prefix="model.")
     except ConfigError as e:
         raise CheckpointError(f"{cfg_path}: {e}") from e
     return ModelInfo(path=folder, method=method, config=config, meta=doc.get("meta", {}))
@@ -181,7 +141,7 @@ def from_pretrained(folder: str | Path, *, device: str | torch.device = "cpu") -
         state = load_file(str(weights), device="cpu")
     except (SafetensorError, OSError, ValueError) as e:
         raise CheckpointError(f"{weights} cannot be read ({e}).", "The file is damaged or incomplete; restore or retrain the model.") from e
-    module = ARCHITECTURES[info.method].build(info.config)
+    module = get_method(info.method).build(info.config)
     state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
     try:
         module.load_state_dict(state, strict=True)

@@ -95,11 +95,11 @@ def train(
     if dry_run:  # the method's recipe loads the data exactly as training would, on the CPU
         import torch
 
+        from icanvas.methods import get_method
         from icanvas.training.distributed import DistInfo
-        from icanvas.training.recipes import RECIPES
 
         out.print(yaml.safe_dump(to_dict(cfg), sort_keys=False))
-        prepared = RECIPES[cfg.method].prepare(cfg, list(data), torch.device("cpu"), DistInfo())
+        prepared = get_method(cfg.method).recipe().prepare(cfg, list(data), torch.device("cpu"), DistInfo())
         out.print(f"{prepared.overview}; {cfg.run.steps} steps of batch {cfg.run.batch_size}.")
         return
     command = "icanvas " + " ".join(shlex.quote(a) for a in sys.argv[1:])

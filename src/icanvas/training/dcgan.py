@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from icanvas.config import DCGANTrainConfig
+from icanvas.methods.dcgan import DCGANTrainConfig
 from icanvas.errors import ConfigError
 from icanvas.eval.metrics import realism
 from icanvas.models.dcgan import DCGANDiscriminator, DCGANGenerator, latent_vectors, slerp
@@ -27,7 +27,7 @@ from icanvas.training.diffaug import diff_augment
 from icanvas.training.distributed import DistInfo
 from icanvas.training.losses import smoothed
 from icanvas.training.pix2pix import linear_decay
-from icanvas.training.recipes import Prepared
+from icanvas.training.recipes import Prepared, Recipe
 
 GIF_FRAME_MS = 300  # progress.gif: time per sample grid, ms
 WALK_KEYS = 5  # interpolation.gif: latent key points per walk (the walk returns to the first)
@@ -236,3 +236,6 @@ def finish_dcgan(cfg: DCGANTrainConfig, prepared: Prepared, run_dir: Path) -> No
     if frames:
         save_gif(run_dir / "progress.gif", frames, GIF_FRAME_MS, hold_last=4)
     save_gif(run_dir / "interpolation.gif", _walk_frames(prepared.trainer, cfg), WALK_FRAME_MS)
+
+
+RECIPE = Recipe(prepare_dcgan, dcgan_grid, evaluate_dcgan, dcgan_card, finish_dcgan)

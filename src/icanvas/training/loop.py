@@ -31,10 +31,10 @@ from icanvas import __version__
 from icanvas.checkpoint import TRAIN_STATE_FILE, save_pretrained
 from icanvas.config import to_dict, train_config_from_dict
 from icanvas.errors import CheckpointError, ConfigError
+from icanvas.methods import get_method
 from icanvas.models.unet import count_parameters
 from icanvas.sheets import save_png
 from icanvas.training import distributed as dist_util
-from icanvas.training.recipes import RECIPES
 
 log = logging.getLogger("icanvas.train")
 
@@ -213,7 +213,7 @@ def run_training(cfg: Any, data_dirs: list[Path], run_dir: Path, *, resume: bool
         (run_dir / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
     dist_util.barrier(info)
 
-    recipe = RECIPES[cfg.method]
+    recipe = get_method(cfg.method).recipe()
     prepared = recipe.prepare(cfg, data_dirs, device, info)
     final_eval: dict[str, Any] | None = None
     start, history = _load_checkpoint(ckpt, prepared) if ckpt is not None else (0, _History())

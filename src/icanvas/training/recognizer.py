@@ -1,7 +1,7 @@
 """Recognizer training: a small CNN learns to name Quick, Draw! doodles.
 
 :class:`RecognizerTrainer` owns the classifier, AdamW and the warm-up + cosine LR schedule;
-the recipe functions below (registered as ``recognizer`` in :mod:`.recipes`) load the bitmaps,
+the recipe functions below (``RECIPE``, which the ``recognizer`` method loads) load the bitmaps,
 hold out a fixed share of every class, and evaluate held-out accuracy, per-class accuracy,
 the confusion matrix and, optionally, accuracy on stroke drawings drawn on the studio canvas.
 """
@@ -20,15 +20,16 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from icanvas.checkpoint import unwrap
-from icanvas.config import RecognizerConfig, RecognizerTrainConfig, replace
+from icanvas.config import replace
 from icanvas.data.canvas import CANVAS_SIZE, render_strokes
 from icanvas.data.quickdraw import (BitmapBatcher, bitmaps_to_input, holdout_split, load_bitmaps, read_strokes, resize_bitmaps,
                                     sketch_to_bitmap)
 from icanvas.errors import DatasetError
+from icanvas.methods.recognizer import RecognizerConfig, RecognizerTrainConfig
 from icanvas.models.recognizer import SketchClassifier
 from icanvas.sheets import grid
 from icanvas.training.distributed import DistInfo
-from icanvas.training.recipes import Prepared
+from icanvas.training.recipes import Prepared, Recipe
 
 DUPLICATE_DIFF = 15.0  # mean |difference| (grey levels) below which a bitmap counts as a copy of a canvas test drawing
 EVAL_BATCH = 512  # images per forward pass when evaluating
@@ -255,3 +256,6 @@ def recognizer_card(cfg: RecognizerTrainConfig, prepared: Prepared, metrics: dic
     lines += ["", "Confusion matrix of the held-out bitmaps (rows: true class, columns: predicted):", "",
               confusion_markdown(h["confusion"], names)]
     return "\n".join(lines)
+
+
+RECIPE = Recipe(prepare_recognizer, recognizer_grid, evaluate_recognizer, recognizer_card)
