@@ -74,7 +74,7 @@ def write_tiny_model(folder: Path) -> Path:
     import torch
 
     from icanvas.checkpoint import save_pretrained
-    from icanvas.config import UNetConfig
+    from icanvas.methods.pix2pix import UNetConfig
     from icanvas.models.unet import UNetGenerator
 
     torch.manual_seed(0)

@@ -17,10 +17,10 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from icanvas.config import DataConfig, HintConfig
 from icanvas.data.edges import ink_span, resize_sketch
 from icanvas.data.hints import encode_hints, sample_hints
 from icanvas.errors import DatasetError
+from icanvas.methods.pix2pix import DataConfig, HintConfig
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 MANIFEST = "manifest.json"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from icanvas.config import HintConfig
+from icanvas.methods.pix2pix import HintConfig
 
 HINT_CHANNELS = 4  # R, G, B (in [-1, 1], 0 where empty) + mask (0 or 1)
 

@@ -246,7 +246,7 @@ def prepare_dataset(photos_dir: str | Path, out_dir: str | Path, opts: PrepareOp
 
 def preview_sheet(out_dir: str | Path, path: str | Path, *, rows: int = 8, seed: int = 0) -> Path:
     """Contact sheet of photo | extracted lines | two sketchified variants for prepared pairs."""
-    from icanvas.config import SketchifyConfig
+    from icanvas.methods.pix2pix import SketchifyConfig
     from icanvas.data.sketchify import Sketchify
     from icanvas.sheets import grid, save_png
 

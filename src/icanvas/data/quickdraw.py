@@ -20,9 +20,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from icanvas.config import RecognizerDataConfig
 from icanvas.data.edges import ink_extent, resize_sketch
 from icanvas.errors import DatasetError, InputImageError
+from icanvas.methods.recognizer import RecognizerDataConfig
 
 BITMAP_SIDE = 28  # side of a Quick, Draw! bitmap, px
 # Geometry of Quick, Draw! bitmaps, in the units of its simplified strokes (the longer side

@@ -2,7 +2,7 @@
 
 Models trained on clean edge maps fall apart on the lines a child really draws: wobbly,
 uneven, broken, simplified, with strokes missing. :class:`Sketchify` applies such changes at
-random, each transform with its own probability from :class:`~icanvas.config.SketchifyConfig`::
+random, each transform with its own probability from :class:`~icanvas.methods.pix2pix.SketchifyConfig`::
 
     aug = Sketchify(SketchifyConfig(), image_size=256)
     rough = aug(sketch, np.random.default_rng(seed))  # (H, W) uint8, 255 paper / 0 ink
@@ -18,8 +18,8 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from icanvas.config import SketchifyConfig
 from icanvas.errors import ConfigError, InputImageError
+from icanvas.methods.pix2pix import SketchifyConfig
 
 REFERENCE_SIZE = 256  # px; strengths in SketchifyConfig are given at this image side
 

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.nn.utils import spectral_norm
 
-from icanvas.config import DCGANDiscriminatorConfig, DCGANGeneratorConfig
+from icanvas.methods.dcgan import DCGANDiscriminatorConfig, DCGANGeneratorConfig
 from icanvas.models.layers import init_normal, upsample_conv
 
 

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.nn.utils import spectral_norm
 
-from icanvas.config import PatchGANConfig
+from icanvas.methods.common import PatchGANConfig
 from icanvas.models.layers import init_normal, make_norm
 
 

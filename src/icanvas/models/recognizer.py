@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from icanvas.config import RecognizerConfig
+from icanvas.methods.recognizer import RecognizerConfig
 
 
 def _norm(cfg: RecognizerConfig, channels: int) -> nn.Module:

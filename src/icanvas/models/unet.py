@@ -1,4 +1,4 @@
-"""U-Net generator (pix2pix family), sized by :class:`~icanvas.config.UNetConfig`.
+"""U-Net generator (pix2pix family), sized by :class:`~icanvas.methods.pix2pix.UNetConfig`.
 
 Layout for ``levels`` = L: encoder convs (4x4, stride 2) halve the resolution L times, the
 decoder mirrors them with skip connections. Channels grow as ``ngf * 2**i`` capped at
@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from icanvas.config import UNetConfig
+from icanvas.methods.pix2pix import UNetConfig
 from icanvas.models.layers import init_normal, make_norm, upsample_conv as _up
 
 

@@ -13,7 +13,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from icanvas.config import AugmentConfig
+from icanvas.methods.dcgan import AugmentConfig
 
 
 def _rand(x: torch.Tensor, *shape: int) -> torch.Tensor:
