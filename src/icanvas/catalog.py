@@ -2,7 +2,8 @@
 
 Search order for a name: an existing folder path; then each folder in the environment
 variable ``ICANVAS_MODEL_PATH`` (``os.pathsep``-separated); then the models bundled in the
-package (``icanvas/bundled/<name>``).
+package (``icanvas/bundled/<name>``); then the character styles the user learned
+(``characters_dir()``).
 """
 
 from __future__ import annotations
@@ -25,12 +26,22 @@ class ModelEntry:
     kinds: tuple[str, ...]
     size_bytes: int
     path: Path
-    source: str  # "bundled", "ICANVAS_MODEL_PATH" or "path"
+    source: str  # "bundled", "ICANVAS_MODEL_PATH", "characters" or "path"
+
+
+def data_home() -> Path:
+    """The user's iCanvas folder: ``ICANVAS_DATA_DIR``, else ``~/.local/share/icanvas``."""
+    return Path(os.environ.get("ICANVAS_DATA_DIR") or Path.home() / ".local" / "share" / "icanvas")
+
+
+def characters_dir() -> Path:
+    """Where ``icanvas characters learn`` writes learned character styles (one model folder each)."""
+    return data_home() / "characters"
 
 
 def search_dirs() -> list[tuple[Path, str]]:
     extra = [Path(p) for p in os.environ.get("ICANVAS_MODEL_PATH", "").split(os.pathsep) if p]
-    return [(p, "ICANVAS_MODEL_PATH") for p in extra] + [(BUNDLED_DIR, "bundled")]
+    return [(p, "ICANVAS_MODEL_PATH") for p in extra] + [(BUNDLED_DIR, "bundled"), (characters_dir(), "characters")]
 
 
 def find_model(name_or_path: str | Path) -> Path:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from icanvas.config import _check, _one_of
 from icanvas.methods import register_method
 from icanvas.methods.common import OptimConfig, PatchGANConfig, RunConfig
+from icanvas.methods.dcgan import AugmentConfig
 
 if TYPE_CHECKING:  # annotations only: the builder imports torch when it runs
     from torch import nn
@@ -57,8 +58,8 @@ class TranslationLossConfig:
 
 @dataclasses.dataclass(frozen=True)
 class UnpairedDataConfig:
-    domain_a: str = "trainA"  # subfolder of --data with the photos (source domain)
-    domain_b: str = "trainB"  # subfolder of --data with pictures in the target style
+    domain_a: str = "trainA"  # subfolder of --data with the photos (source domain); an absolute path is used as it is
+    domain_b: str = "trainB"  # subfolder of --data with pictures in the target style; an absolute path is used as it is
     test_a: str = "testA"  # held-out photos for evaluation ("" = hold out a share of domain_a)
     test_b: str = "testB"  # held-out style pictures, the realism reference ("" = hold out a share of domain_b)
     crop: int = 128  # side of the random training crops, px (the model is fully convolutional)
@@ -72,6 +73,14 @@ class UnpairedDataConfig:
         _check(self.crop >= 16, "data.crop", "must be >= 16")
         _check(0 < self.scale_min <= self.scale_max, "data.scale_min", "needs 0 < scale_min <= scale_max")
         _check(0 <= self.tone_jitter <= 1, "data.tone_jitter", "is a probability in [0, 1]")
+
+
+@dataclasses.dataclass(frozen=True)
+class FinetuneConfig:
+    """Starting from a trained style model instead of random weights (few-shot character learning)."""
+
+    init_generator: str = ""  # model folder whose generator starts the run ("" = random initialisation)
+    freeze_layers: int = 0  # the first this many encoder layers keep their weights (0 = train everything)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,6 +112,8 @@ class TranslationTrainConfig:
     loss: TranslationLossConfig = TranslationLossConfig()
     optim: OptimConfig = OptimConfig()
     data: UnpairedDataConfig = UnpairedDataConfig()
+    augment: AugmentConfig = AugmentConfig()  # differentiable augmentation before D ("translation", "cutout", "color"); () = off
+    finetune: FinetuneConfig = FinetuneConfig()
     eval: TranslationEvalConfig = TranslationEvalConfig()
     run: RunConfig = RunConfig()
 

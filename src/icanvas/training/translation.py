@@ -27,6 +27,7 @@ from icanvas.methods.translation import TranslationTrainConfig
 from icanvas.models.patchgan import PatchGANDiscriminator
 from icanvas.models.translator import PatchSampler, TranslatorGenerator
 from icanvas.sheets import grid, tensor_to_uint8
+from icanvas.training.diffaug import diff_augment
 from icanvas.training.distributed import DistInfo
 from icanvas.training.losses import GAN_LOSSES
 from icanvas.training.pix2pix import linear_decay
@@ -61,6 +62,10 @@ class TranslationTrainer:
         torch.manual_seed(cfg.run.seed)
         self.G = TranslatorGenerator(cfg.generator).to(device)
         self.D = PatchGANDiscriminator(cfg.discriminator, in_channels=3).to(device)
+        if cfg.finetune.init_generator:
+            self._start_from(cfg.finetune.init_generator)
+        for layer in list(self.G.encoder)[: cfg.finetune.freeze_layers]:
+            layer.requires_grad_(False)  # Adam skips parameters that never get a gradient
         self.layers = tuple(sorted(cfg.loss.nce_layers))
         self.F = PatchSampler(layer_channels(self.G, self.layers), cfg.loss.nce_dim).to(device)
         o = cfg.optim
@@ -70,6 +75,19 @@ class TranslationTrainer:
         self.sched = [torch.optim.lr_scheduler.LambdaLR(opt, decay) for opt in (self.opt_g, self.opt_d)]
         self.gan = GAN_LOSSES[cfg.loss.gan]
         self.autocast = dict(device_type=device.type, dtype=torch.bfloat16, enabled=cfg.run.precision == "bf16")
+
+    def _start_from(self, folder: str) -> None:
+        """Copy the generator of the model folder ``folder`` (same architecture) into G."""
+        from icanvas.checkpoint import from_pretrained
+
+        base, info = from_pretrained(folder)
+        if info.method != self.method or info.config != self.cfg.generator:
+            raise ConfigError(f"finetune.init_generator: {folder} is not a translation model with this generator config.",
+                              "Start from a style model folder and keep the generator section as its config.json says.")
+        self.G.load_state_dict(base.state_dict())
+
+    def _d(self, x: torch.Tensor) -> torch.Tensor:
+        return self.D(diff_augment(x, self.cfg.augment)).float()  # patch logits
 
     def _nce(self, src: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
         """Mean PatchNCE over the layers between the input ``src`` and G's output ``out``."""
@@ -88,14 +106,14 @@ class TranslationTrainer:
         with torch.autocast(**self.autocast):
             both = self.G(torch.cat([a, b]) if loss.nce_identity else a).float()
             fake, idt = both[: len(a)], both[len(a) :]
-            loss_d = self.gan.d(self.D(b).float(), self.D(fake.detach()).float())
+            loss_d = self.gan.d(self._d(b), self._d(fake.detach()))
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         self.opt_d.step()
         self.D.requires_grad_(False)
         try:
             with torch.autocast(**self.autocast):
-                loss_gan = self.gan.g(self.D(fake).float())
+                loss_gan = self.gan.g(self._d(fake))
                 nce = self._nce(a, fake)
                 nce_idt = self._nce(b, idt) if loss.nce_identity else torch.zeros((), device=self.device)
                 total = loss.lambda_gan * loss_gan + loss.lambda_nce * (nce + nce_idt) / (2 if loss.nce_identity else 1)
@@ -165,7 +183,9 @@ def prepare_translation(cfg: TranslationTrainConfig, data_dirs: list[Path], devi
             "train_images": [len(data.train_a), len(data.train_b)],
             "io": "RGB photo in [-1, 1] -> RGB picture in [-1, 1], any side that is a multiple of "
                   f"{2 ** cfg.generator.n_down}; trained on {size} px face crops"}
-    summary = "\n".join([f"- {s}" for s in data.sources] + ["- Data terms: research / non-commercial (the source datasets' terms)"])
+    terms = ("the pictures and photos supplied for this character; the starting weights carry the base style's terms "
+             f"(`{cfg.finetune.init_generator}`)" if cfg.finetune.init_generator else "research / non-commercial (the source datasets' terms)")
+    summary = "\n".join([f"- {s}" for s in data.sources] + [f"- Data terms: {terms}"])
     return Prepared(TranslationTrainer(cfg, device, dist_info), batches, preview, meta, summary,
                     extra={"data": data},
                     overview=f"{len(data.train_a)} photos and {len(data.train_b)} style pictures at {size} px, "
