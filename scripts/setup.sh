@@ -22,6 +22,7 @@ if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
   # torch first and pinned, so no other package can pull in a different (CUDA) build
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q "torch==2.13.0"
-  .venv/bin/python -m pip install -q -e ".[dev]"
+  # patchmatch: the optional textured background fill, which the tests cover too
+  .venv/bin/python -m pip install -q -e ".[dev,patchmatch]"
   echo "$want" > "$stamp"
 fi
