@@ -22,7 +22,8 @@ if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
   # torch first and pinned, so no other package can pull in a different (CUDA) build
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q "torch==2.13.0"
-  # patchmatch: the optional textured background fill, which the tests cover too
-  .venv/bin/python -m pip install -q -e ".[dev,patchmatch]"
+  # dev: the test tools; diffusion: the optional Stable Diffusion backend, which the tests cover too;
+  # patchmatch: the optional textured background fill, tested too
+  .venv/bin/python -m pip install -q -e ".[dev,diffusion,patchmatch]"
   echo "$want" > "$stamp"
 fi
