@@ -10,8 +10,8 @@ BUNDLE := src/icanvas/bundled
 ZAPPOS := UT-Zappos50K shoes / edges2handbags (pix2pix) via edges2shoes_handbags; research / non-commercial
 KINDS_DATA := shoe_hed shoe_xdog handbag_hed handbag_xdog cat panda car face
 
-.PHONY: models data sketch sketch-nobg recognizer surprise
-models: sketch recognizer surprise
+.PHONY: models data sketch sketch-nobg recognizer surprise anime
+models: sketch recognizer surprise anime
 
 data: $(addprefix $(WORK)/data/,$(addsuffix /manifest.json,$(KINDS_DATA)))
 
@@ -86,3 +86,9 @@ surprise:
 	$(I) train --config dcgan-anime_face --data $(DATA)/photos/anime_face_64 --out $(WORK)/anime_face \
 	    $$(test -d $(WORK)/anime_face/checkpoint && echo --resume)
 	$(I) export --model $(WORK)/anime_face/model --folder $(BUNDLE)/anime_face
+
+# the photo -> character style: unpaired translation (FastCUT settings) of selfies into anime faces, 256 px
+anime:
+	$(I) train --config anime --data $(DATA)/selfie2anime --out $(WORK)/anime \
+	    $$(test -d $(WORK)/anime/checkpoint && echo --resume)
+	$(I) export --model $(WORK)/anime/model --folder $(BUNDLE)/anime

@@ -48,19 +48,21 @@ EXPORT_VERSION = 2  # bumped when export_onnx writes a different graph for the s
 
 
 def export_onnx(generator: nn.Module, info: ModelInfo, path: str | Path) -> Path:
-    """Write ``generator`` as ONNX with a dynamic batch axis; returns the path."""
+    """Write ``generator`` as ONNX with a dynamic batch axis (and dynamic height and width for a
+    generator whose class says ``fully_convolutional = True``); returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     cfg = info.config
     size = cfg.image_size
-    channels = cfg.in_channels + cfg.hint_channels
+    channels = getattr(cfg, "in_channels", 3) + getattr(cfg, "hint_channels", 0)
     x = torch.zeros(1, channels, size, size)
+    spatial = {2: "height", 3: "width"} if getattr(generator, "fully_convolutional", False) else {}
     conditional = getattr(cfg, "num_classes", 0) > 0
     generator = fold_resize_upsampling(copy.deepcopy(generator))  # same numbers, 2.25x fewer multiply-adds in the decoder
     module = _WithLabel(generator) if conditional else generator
     args = (x, torch.zeros(1, dtype=torch.long)) if conditional else (x,)
     names = ["sketch", "label"] if conditional else ["sketch"]
-    axes = {n: {0: "batch"} for n in names + ["image"]}
+    axes = {n: {0: "batch", **(spatial if n != "label" else {})} for n in names + ["image"]}
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
     generator.eval()
     with warnings.catch_warnings(), torch.no_grad():
@@ -104,21 +106,27 @@ def _share_cpu_arena(ort) -> bool:
         return _arena_shared
 
 
+def open_session(path: str | Path, threads: int = 0, hint: str = "Delete it and export again."):
+    """An onnxruntime CPU session on ``path`` sharing the process's memory arena; CheckpointError
+    (with ``hint``) when the file is not a loadable ONNX model."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads  # 0 = onnxruntime's default (all cores)
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if _share_cpu_arena(ort):  # one arena for every model of the process, not one each
+        opts.add_session_config_entry("session.use_env_allocators", "1")
+    try:
+        return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    except Exception as e:  # noqa: BLE001 - onnxruntime raises its own untyped errors
+        raise CheckpointError(f"{path} is not a loadable ONNX model ({e}).", hint) from e
+
+
 class OnnxBackend:
     name = "onnxruntime"
 
     def __init__(self, path: str | Path, threads: int = 0) -> None:
-        import onnxruntime as ort
-
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads  # 0 = onnxruntime's default (all cores)
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if _share_cpu_arena(ort):  # one arena for every model of the process, not one each
-            opts.add_session_config_entry("session.use_env_allocators", "1")
-        try:
-            self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        except Exception as e:  # noqa: BLE001 - onnxruntime raises its own untyped errors
-            raise CheckpointError(f"{path} is not a loadable ONNX model ({e}).", "Delete it and export again.") from e
+        self.session = open_session(path, threads)
         self.inputs = [i.name for i in self.session.get_inputs()]
 
     def __call__(self, x: np.ndarray, label: np.ndarray | None = None) -> np.ndarray:
