@@ -96,8 +96,8 @@ def _box_mask(shape: tuple[int, int], box: Box) -> np.ndarray:
 
 def blend(base: np.ndarray, top: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """``top`` over ``base`` (both (H, W, 3) uint8) through ``alpha`` (H, W) in [0, 1]."""
-    a = alpha[..., None].astype(np.float32)  # (H, W, 1)
-    return (top.astype(np.float32) * a + base.astype(np.float32) * (1.0 - a)).round().astype(np.uint8)
+    a = np.ascontiguousarray(alpha, np.float32)  # (H, W)
+    return cv2.blendLinear(np.ascontiguousarray(top), np.ascontiguousarray(base), a, 1.0 - a)
 
 
 def paste(background: np.ndarray, restyled: np.ndarray, mask: np.ndarray, box: Box, sigma: float | None = None) -> np.ndarray:

@@ -72,7 +72,9 @@ def check_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
                               "Pass the person's mask at the photo's size, e.g. Selection.mask.")
     if m.dtype == np.uint8:
         return m.astype(np.float32) / 255.0
-    return np.clip(np.nan_to_num(m.astype(np.float32)), 0.0, 1.0)
+    out = m.astype(np.float32)  # a copy: (H, W) float32
+    np.nan_to_num(out, copy=False)
+    return np.clip(out, 0.0, 1.0, out=out)
 
 
 def hole_of(mask: np.ndarray) -> tuple[np.ndarray, int]:
@@ -142,9 +144,8 @@ def blend_into_hole(photo: np.ndarray, small_fill: np.ndarray, hole: np.ndarray,
         weight = np.minimum(1.0, cv2.distanceTransform(ring, cv2.DIST_L2, 3)[1:-1, 1:-1] / ramp)
     else:
         weight = inside.astype(np.float32)
-    weight = weight[..., None]  # (bh, bw, 1), 0 outside the hole
-    region = out[y0:y1, x0:x1].astype(np.float32)
-    out[y0:y1, x0:x1] = np.where(inside[..., None], (patch * weight + region * (1 - weight)).round(), region).astype(np.uint8)
+    weight = np.ascontiguousarray(weight, np.float32)  # (bh, bw), 0 outside the hole: those pixels stay exact
+    out[y0:y1, x0:x1] = cv2.blendLinear(patch, np.ascontiguousarray(out[y0:y1, x0:x1]), weight, 1.0 - weight)
     return out
 
 
