@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from icanvas.catalog import find_model, list_models
@@ -25,6 +26,8 @@ from icanvas.sheets import tensor_to_uint8
 DEFAULT_STYLE = "anime"  # the bundled style --style falls back to
 CLASSICAL_STYLE = "cartoon"  # the style name of the classical treatment (no model)
 METHOD = "translation"  # the training method of style models
+SMOOTH = (5, 20, 5)  # bilateral filter on the model's output (diameter px, colour sigma, space sigma): removes the
+# generator's pixel-level grain and keeps its edges (patch SWD to held-out anime faces 57.7 -> 53.2); None = off
 
 
 class TranslatorRestyler:
@@ -37,8 +40,9 @@ class TranslatorRestyler:
 
     scope = "face"  # trained on face crops: the pipeline gives it the head and cartoons the rest
 
-    def __init__(self, backend: Backend, size: int, stride: int, name: str = DEFAULT_STYLE) -> None:
-        self.backend, self.size, self.stride, self.name = backend, size, stride, name
+    def __init__(self, backend: Backend, size: int, stride: int, name: str = DEFAULT_STYLE,
+                 smooth: tuple[int, float, float] | None = SMOOTH) -> None:
+        self.backend, self.size, self.stride, self.name, self.smooth = backend, size, stride, name, smooth
 
     def restyle(self, crop: np.ndarray, mask: np.ndarray, face: tuple[int, int, int, int] | None) -> np.ndarray:
         h, w = crop.shape[:2]
@@ -47,6 +51,8 @@ class TranslatorRestyler:
         hh = max(self.stride, round(h * k / self.stride) * self.stride)
         x = resize(crop, ww, hh).astype(np.float32).transpose(2, 0, 1)[None] / 127.5 - 1.0  # (1, 3, hh, ww)
         out = tensor_to_uint8(self.backend(np.ascontiguousarray(x))[0])  # (hh, ww, 3)
+        if self.smooth:
+            out = cv2.bilateralFilter(out, *self.smooth)
         return resize(out, w, h)
 
 
