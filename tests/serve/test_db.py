@@ -18,7 +18,7 @@ from icanvas.serve.tables import (
 from tests.serve.conftest import add_family, both_databases
 
 TABLES = {"parents", "children", "sessions", "creations", "star_events", "badges_earned", "missions_done", "login_attempts",
-          "devices", "server_secrets"}
+          "devices", "server_secrets", "portraits"}
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()  # the newest migration
 
 

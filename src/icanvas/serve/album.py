@@ -198,16 +198,9 @@ def save_creation(
     if idempotency_key is not None and (earlier := saved_with_key(db, child.id, idempotency_key)) is not None:
         return replay(db, earlier)
     for attempt in range(SAVE_TRIES):
-        written: list[str] = []  # keys of the files this save wrote (not those that were there already)
-        with store.lock:  # no file of ours is collected between writing it and committing its row
-            try:
-                keys = []
-                for data in (drawing_png, picture_png):
-                    if data is not None:
-                        key, new = store.add(data)
-                        keys.append(key)
-                        if new:
-                            written.append(key)
+        try:
+            with store.all_or_nothing(db) as put:  # any failure rolls back and deletes the files this try wrote
+                keys = [put(data) for data in (drawing_png, picture_png) if data is not None]
                 today = game.day_of(facts.at)
                 history = history_of(db, child.id, today)
                 rewards = game.evaluate(history, facts, missions, child.id, today, known_labels=known_labels)
@@ -223,18 +216,12 @@ def save_creation(
                            for mid in rewards.missions_done)
                 db.add_all(BadgeEarned(child_id=child.id, badge_id=bid, earned_at=facts.at) for bid in rewards.badges)
                 db.commit()
-            except IntegrityError:
-                db.rollback()
-                store.discard(db, written)
-                if idempotency_key is not None and (earlier := saved_with_key(db, child.id, idempotency_key)) is not None:
-                    return replay(db, earlier)  # the same save, sent twice at once: the other one won
-                if attempt + 1 == SAVE_TRIES:
-                    raise
-                continue  # another save of the child's won a mission or badge first: the rules run again on it
-            except BaseException:
-                db.rollback()
-                store.discard(db, written)
+        except IntegrityError:
+            if idempotency_key is not None and (earlier := saved_with_key(db, child.id, idempotency_key)) is not None:
+                return replay(db, earlier)  # the same save, sent twice at once: the other one won
+            if attempt + 1 == SAVE_TRIES:
                 raise
+            continue  # another save of the child's won a mission or badge first: the rules run again on it
         return Saved(creation, rewards, history.stars + rewards.stars)
     raise AssertionError("unreachable")  # the loop returns or raises
 

@@ -2,9 +2,10 @@
 
 Files are written atomically (a temporary file in the same folder, fsync, ``os.replace``), so
 a reader sees a whole file or none, also when the disk fills up mid-write (that answers 507
-and leaves nothing behind). Rows in ``creations`` hold the keys; :meth:`FileStore.collect`
-deletes a file once no row refers to it. ``FileStore.lock`` serialises "write file + commit
-row" against "check references + delete file" inside one server process.
+and leaves nothing behind). Rows in ``creations`` and ``portraits`` hold the keys;
+:meth:`FileStore.collect` deletes a file once no row refers to it. ``FileStore.lock``
+serialises "write file + commit row" against "check references + delete file" inside one
+server process; :meth:`FileStore.all_or_nothing` is that pattern for a save.
 
 Between server processes (several workers, or several machines sharing one files folder and
 one database) the file's modification time is the signal: :meth:`FileStore.put` writes or
@@ -22,7 +23,8 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from icanvas.serve.problems import DISK_FULL_ERRNOS, InsufficientStorage
-from icanvas.serve.tables import Creation
+from icanvas.serve.tables import Creation, Portrait
 
 SUFFIX = ".png"  # every stored image is a PNG
 TEMP_PREFIX = ".tmp-"  # temporary files (writes in progress, files being swept) start with this
@@ -44,6 +46,11 @@ _FOLDER = re.compile(r"^[0-9a-f]{2}$")
 log = logging.getLogger("icanvas.serve")
 
 
+def key_of(data: bytes) -> str:
+    """The key a file of these bytes is stored under (sha256 hex)."""
+    return hashlib.sha256(data).hexdigest()
+
+
 def disk_full() -> InsufficientStorage:
     return InsufficientStorage("The server's disk is full, so the picture was not saved.",
                                "Ask the person who runs the studio to free some disk space, then try again.")
@@ -54,7 +61,7 @@ class Swept:
     """What :meth:`FileStore.sweep` removed."""
 
     temp_files: list[Path] = field(default_factory=list)  # leftover temporary files
-    orphans: list[str] = field(default_factory=list)  # keys of image files no creation referred to
+    orphans: list[str] = field(default_factory=list)  # keys of image files no creation or portrait referred to
 
 
 class FileStore:
@@ -82,7 +89,7 @@ class FileStore:
         A file that is already there gets its modification time refreshed, so no sweep takes it
         while the row that will refer to it is being committed.
         """
-        key = hashlib.sha256(data).hexdigest()
+        key = key_of(data)
         target = self.path(key)
         if target.is_file() and target.stat().st_size == len(data):
             try:
@@ -109,6 +116,32 @@ class FileStore:
                 Path(tmp).unlink(missing_ok=True)
         return key, True
 
+    @contextmanager
+    def all_or_nothing(self, db: Session) -> Iterator[Callable[[bytes], str]]:
+        """A save of files and rows, all or nothing: ``with store.all_or_nothing(db) as put:`` write
+        files with ``put(data) -> key``, add rows and commit inside the block.
+
+        The lock is held throughout, so no file of the save is collected before its row is
+        committed. When the block raises (a full disk, a failed commit, anything), the session
+        is rolled back and the files this save wrote are deleted (files that were there
+        already stay); the exception goes on.
+        """
+        written: list[str] = []  # keys of the files this save wrote (not those that were there already)
+
+        def put(data: bytes) -> str:
+            key, new = self.add(data)
+            if new:
+                written.append(key)
+            return key
+
+        with self.lock:
+            try:
+                yield put
+            except BaseException:
+                db.rollback()
+                self.discard(db, written)
+                raise
+
     def read(self, key: str) -> bytes:
         return self.path(key).read_bytes()
 
@@ -124,7 +157,7 @@ class FileStore:
             pass
 
     def collect(self, db: Session, keys: Iterable[str | None]) -> list[str]:
-        """Delete the files of ``keys`` that no creation refers to any more; returns those deleted.
+        """Delete the files of ``keys`` that no creation or portrait refers to any more; returns those deleted.
 
         Call after the deleting transaction committed, with ``self.lock`` held or not.
         """
@@ -157,7 +190,7 @@ class FileStore:
         return sorted(self.root.glob(f"*/{TEMP_PREFIX}*")) if self.root.is_dir() else []
 
     def sweep(self, db: Session, grace_s: float = SWEEP_GRACE_S, now: float | None = None) -> Swept:
-        """Delete temporary files and image files no creation refers to, when older than ``grace_s``.
+        """Delete temporary files and image files no creation or portrait refers to, when older than ``grace_s``.
 
         Left behind by a server killed mid-save or a full disk. Safe while other processes save:
         their files are younger than the grace period, and each image is moved aside, checked
@@ -225,9 +258,10 @@ def _older(path: Path, cutoff: float) -> bool:
 
 
 def _referenced(db: Session, keys: list[str]) -> set[str]:
-    """The keys among ``keys`` that some creation refers to."""
+    """The keys among ``keys`` that some creation or portrait refers to."""
     if not keys:
         return set()
     drawings = select(Creation.drawing_key).where(Creation.drawing_key.in_(keys))
     pictures = select(Creation.picture_key).where(Creation.picture_key.in_(keys))
-    return set(db.scalars(union(drawings, pictures)))  # UNION drops duplicates: at most len(keys) rows
+    portraits = select(Portrait.picture_key).where(Portrait.picture_key.in_(keys))
+    return set(db.scalars(union(drawings, pictures, portraits)))  # UNION drops duplicates: at most len(keys) rows

@@ -1,8 +1,9 @@
 """Database tables of the studio (SQLAlchemy 2 ORM). Migrations live in ``serve/migrations``.
 
-A parent account owns child profiles; a child owns creations (images are files, rows hold
-their sha256 keys), a star ledger, completed missions and badges. Deleting a parent or a child
-cascades in the database; image files are removed afterwards by :mod:`icanvas.serve.storage`.
+A parent account owns child profiles and the grown-up's own album of photo -> character
+pictures (portraits); a child owns creations (images are files, rows hold their sha256 keys), a
+star ledger, completed missions and badges. Deleting a parent or a child cascades in the
+database; image files are removed afterwards by :mod:`icanvas.serve.storage`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy.types import TypeDecorator
 EMAIL_MAX = 254  # longest e-mail address accepted, characters
 NICKNAME_MAX = 20  # longest child nickname, characters
 KEY_LEN = 64  # sha256 hex digest of an image file
+STYLE_MAX = 60  # longest style name a portrait records, characters
 
 
 def utcnow() -> datetime:
@@ -103,6 +105,23 @@ class Creation(Base):
     __table_args__ = (
         Index("ix_creations_child_created", "child_id", "created_at"),
         Index("uq_creations_child_idempotency_key", "child_id", "idempotency_key", unique=True),  # NULLs never clash
+    )
+
+
+class Portrait(Base):
+    """A picture in a grown-up's own album (photo -> character), apart from the children's creations."""
+
+    __tablename__ = "portraits"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    parent_id: Mapped[int] = mapped_column(ForeignKey("parents.id", ondelete="CASCADE"))
+    picture_key: Mapped[str] = mapped_column(String(KEY_LEN), index=True)
+    style: Mapped[str | None] = mapped_column(String(STYLE_MAX), nullable=True)  # the style it was made in, None = not told
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        Index("ix_portraits_parent_created", "parent_id", "created_at"),
+        Index("uq_portraits_parent_picture", "parent_id", "picture_key", unique=True),  # the same picture saved again is the same item
     )
 
 
