@@ -1,10 +1,11 @@
 """The studio's FastAPI app factory.
 
 ``create_app(settings)`` returns an app whose lifespan opens the database (running migrations),
-loads every installed model once and starts the generation pool. Passing ``pipelines``
-(kind -> (SketchToImage, kind label or None)) uses exactly those models, with the given
-``recognizer`` and ``sampler`` (or none), and loads nothing from disk: tests and embedding
-programs do this. Example::
+loads every installed model once and starts the generation pool and the photo -> character
+worker. Passing ``pipelines`` (kind -> (SketchToImage, kind label or None)) uses exactly those
+models, with the given ``recognizer``, ``sampler`` and ``portrait`` stages (a
+:class:`~icanvas.serve.portraits.PortraitKit`), or none, and loads nothing from disk: tests and
+embedding programs do this. Example::
 
     uvicorn --factory icanvas.serve.app:create_app
 """
@@ -25,6 +26,8 @@ from icanvas.serve.db import make_engine, migrate, session_factory
 from icanvas.serve.generation import GenerationPool
 from icanvas.serve.kinds import Models, load_pipelines, load_recognizer, load_sampler
 from icanvas.serve.middleware import BodyLimit, SecurityHeaders
+from icanvas.serve.photos import PhotoSlots
+from icanvas.serve.portraits import PortraitKit, Portraits, load_portrait_kit
 from icanvas.serve.problems import install_handlers
 from icanvas.serve.reserve import SpaceReserve
 from icanvas.serve.routes import api, pages
@@ -43,9 +46,11 @@ PROBLEM_RESPONSES = {code: {"model": ProblemAnswer, "description": text} for cod
 
 
 def start_studio(settings: Settings, pipelines: dict[str, tuple[Any, str | None]] | None = None,
-                 recognizer: Any = None, sampler: Any = None) -> StudioState:
-    """Open the database (migrating it), the file store, the models and the generation pool."""
+                 recognizer: Any = None, sampler: Any = None, portrait: PortraitKit | None = None) -> StudioState:
+    """Open the database (migrating it), the file store, the models, the generation pool and the photo worker."""
     missions = game.load_missions()
+    if pipelines is None and portrait is None:
+        portrait = load_portrait_kit()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.db_url)
     migrate(engine)
@@ -61,28 +66,34 @@ def start_studio(settings: Settings, pipelines: dict[str, tuple[Any, str | None]
                           settings.gen_max_queue, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_upload_pixels)
     state = StudioState(settings=settings, engine=engine, sessions=session_factory(engine), store=FileStore(settings.files_dir),
                         pool=pool.start(), models=models, missions=missions,
-                        reserve=SpaceReserve(settings.data_dir, settings.disk_reserve_mb * 2**20))
+                        reserve=SpaceReserve(settings.data_dir, settings.disk_reserve_mb * 2**20),
+                        photos=PhotoSlots(settings.photo_minutes * 60, settings.photo_max_kept).start(),
+                        portraits=Portraits(portrait, settings.portrait_max_waiting) if portrait is not None else None)
     state.reserve.ensure()
     with state.sessions() as db:
         state.store.sweep(db)  # files left by a server killed mid-save or a full disk
-    log.info("Studio ready: kinds %s, recognizer %s, surprises %s, data in %s", ", ".join(models.pipelines) or "none",
-             "on" if recognizer is not None else "off", "on" if sampler is not None else "off", settings.data_dir)
+    log.info("Studio ready: kinds %s, recognizer %s, surprises %s, photo to character %s, data in %s",
+             ", ".join(models.pipelines) or "none", "on" if recognizer is not None else "off",
+             "on" if sampler is not None else "off", "on" if portrait is not None else "off", settings.data_dir)
     return state
 
 
 def stop_studio(state: StudioState) -> None:
     state.pool.close()
+    state.photos.close()
+    if state.portraits is not None:
+        state.portraits.close()
     state.engine.dispose()
 
 
 def create_app(settings: Settings | None = None, *, pipelines: dict[str, tuple[Any, str | None]] | None = None,
-               recognizer: Any = None, sampler: Any = None) -> FastAPI:
-    """The studio app; see the module docstring for what ``pipelines``, ``recognizer`` and ``sampler`` do."""
+               recognizer: Any = None, sampler: Any = None, portrait: PortraitKit | None = None) -> FastAPI:
+    """The studio app; see the module docstring for what ``pipelines``, ``recognizer``, ``sampler`` and ``portrait`` do."""
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state = await run_in_threadpool(start_studio, settings, pipelines, recognizer, sampler)
+        state = await run_in_threadpool(start_studio, settings, pipelines, recognizer, sampler, portrait)
         app.state.studio = state
         try:
             yield

@@ -205,3 +205,50 @@ class Progress(BaseModel):
     badges: list[BadgeOut]
     daily: MissionOut
     missions: list[MissionToday]
+
+
+# ---------------------------------------------------------------- photo -> character (grown-ups)
+
+MAX_CLICKS = 40  # most clicks one mask or stylize request may carry
+MAX_PHOTO_SIDE = 100_000  # px; a click beyond any photo's side is refused by the schema
+
+
+class Click(BaseModel):
+    x: Annotated[int, Field(ge=0, le=MAX_PHOTO_SIDE)]  # px from the photo's left edge (the width PhotoOut gives)
+    y: Annotated[int, Field(ge=0, le=MAX_PHOTO_SIDE)]  # px from the photo's top edge
+    foreground: bool = True  # True: "this is the person"; False: "this is not the person"
+
+
+class MaskAsk(BaseModel):
+    points: Annotated[list[Click], Field(min_length=1, max_length=MAX_CLICKS)]
+
+
+class StylizeAsk(MaskAsk):
+    style: Annotated[str, StringConstraints(min_length=1, max_length=60)]
+
+
+class PhotoOut(BaseModel):
+    width: int  # px of the photo as the studio keeps it (upright, at most 1024 px long); clicks use these px
+    height: int
+    expires_in_s: int  # the photo is forgotten this long after its last use
+
+
+class StyleOut(BaseModel):
+    name: str
+    label: Text
+
+
+class PortraitStudio(BaseModel):
+    available: bool  # false when the photo -> character stages are not installed
+    styles: list[StyleOut]
+    default_style: str | None
+    photo: PhotoOut | None  # the photo this login has uploaded and not yet been forgotten
+    max_upload_bytes: int
+    photo_minutes: float  # a photo is forgotten this long after its last use, min
+
+
+class PortraitOut(BaseModel):
+    id: int
+    style: str | None
+    created_at: datetime
+    picture_url: str

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     gen_max_batch: int = Field(8, ge=1, le=256)  # most drawings generated in one model call
     gen_window_ms: float = Field(25.0, ge=0)  # how long a worker waits to fill a batch, ms
     gen_max_queue: int = Field(64, ge=1)  # waiting generation requests before answering 503
+    portrait_max_waiting: int = Field(4, ge=0)  # photo -> character requests waiting for a worker before answering 503
+    photo_minutes: float = Field(10.0, gt=0, le=60)  # a grown-up's uploaded photo is forgotten this long after its last use, min
+    photo_max_kept: int = Field(32, ge=1)  # uploaded photos held in memory at once (each at most 1024 px, ~3 MB)
     model_path: str = ""  # extra folders of model folders, os.pathsep-separated (as ICANVAS_MODEL_PATH)
     model_backend: Literal["auto", "onnx", "torch"] = "auto"  # generator runtime; auto = onnxruntime when installed
     session_days: float = Field(30.0, gt=0)  # how long a login lasts, days

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from icanvas.serve.routes import auth, children, creations, progress, studio
+from icanvas.serve.routes import auth, children, creations, portraits, progress, studio
 
 api = APIRouter()
-for module in (studio, auth, children, creations, progress):
+for module in (studio, auth, children, creations, progress, portraits):
     api.include_router(module.router)

@@ -82,6 +82,7 @@ def _login(body: Login, request: Request, response: Response, db: DB, state: Sta
     device_token = remember_device(db, parent.id, device)
     token, session = start_login(db, parent, state.settings, viewer.login)
     db.commit()
+    state.photos.drop(viewer.login.token_hash if viewer.login else None)  # the old login ended
     set_session_cookie(request, response, state.settings, token)
     if device_token is not None:
         set_device_cookie(request, response, state.settings, device_token)
@@ -90,8 +91,9 @@ def _login(body: Login, request: Request, response: Response, db: DB, state: Sta
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
 def logout(request: Request, db: DB, state: StateDep, viewer: ViewerDep) -> Response:
-    """End this login (also fine when not logged in); the CSRF cookie becomes the guest's."""
+    """End this login (also fine when not logged in) and forget its photo; the CSRF cookie becomes the guest's."""
     if viewer.login is not None:
+        state.photos.drop(viewer.login.token_hash)
         db.delete(viewer.login)
         db.commit()
     response = Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -120,5 +120,6 @@ def enter(child_id: int, body: Enter, request: Request, response: Response, db: 
     attempt.succeeded(db, forgive=[(PIN_PER_CHILD, key)])
     token, login = switch_login(db, viewer.login, child.id)
     db.commit()
+    state.photos.drop(viewer.login.token_hash)  # a grown-up's photo never stays behind a child's profile
     set_session_cookie(request, response, state.settings, token, login.expires_at)
     return me_answer(request, response, state, Viewer("child", viewer.parent, child, login), token)

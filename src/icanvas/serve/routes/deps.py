@@ -24,6 +24,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from icanvas.serve.generation import GenerationPool
 from icanvas.serve.kinds import Models
+from icanvas.serve.photos import PhotoSlots
+from icanvas.serve.portraits import Portraits
 from icanvas.serve.problems import Forbidden, Unauthorized
 from icanvas.serve.schemas import ChildBrief, Me, ParentOut
 from icanvas.serve.security import CSRF_KEY, DEVICE_DAYS, csrf_token_of, new_token, same_token, server_key, token_hash
@@ -54,6 +56,8 @@ class StudioState:
     models: Models
     missions: list[Any]  # game.Mission
     reserve: SpaceReserve  # room kept on the data disk for signing in and deleting when it is full
+    photos: PhotoSlots  # grown-ups' uploaded photos, in memory only, one per login
+    portraits: Portraits | None = None  # photo -> character; None when its stages are not installed
     csrf_key: bytes | None = None  # shared key of CSRF tokens, read from the database on first use
 
 
