@@ -41,7 +41,7 @@ async function errorFrom(res) {
   return new ApiError(res.status, problem, hint, Number.isFinite(retry) ? retry : null);
 }
 
-async function send(method, path, { json, form, retried = false } = {}) {
+async function send(method, path, { json, form, raw, retried = false } = {}) {
   const headers = { Accept: "application/json" };
   let body;
   if (json !== undefined) {
@@ -49,6 +49,9 @@ async function send(method, path, { json, form, retried = false } = {}) {
     body = JSON.stringify(json);
   } else if (form) {
     body = form;
+  } else if (raw) {
+    headers["Content-Type"] = raw.type || "application/octet-stream"; // the server reads the bytes, not the type
+    body = raw;
   }
   const token = method !== "GET" ? csrfToken() : null;
   if (token) headers["X-CSRF-Token"] = token;
@@ -60,7 +63,7 @@ async function send(method, path, { json, form, retried = false } = {}) {
   }
   if (res.status === 403 && method !== "GET" && !retried) {
     await me().catch(() => null); // the token may be missing or belong to an older login
-    if (csrfToken() !== token) return send(method, path, { json, form, retried: true }); // only then it was the token
+    if (csrfToken() !== token) return send(method, path, { json, form, raw, retried: true }); // only then it was the token
   }
   if (!res.ok) throw await errorFrom(res);
   return res;
@@ -144,3 +147,30 @@ export async function setFavourite(id, favourite) {
   return (await send("PATCH", `/creations/${id}`, { json: { favourite } })).json();
 }
 export const deleteCreation = (id) => send("DELETE", `/creations/${id}`);
+
+// Photo -> character (grown-ups only). Clicks are {x, y, foreground} in pixels of the photo as the
+// server keeps it ({width, height} of the upload's answer).
+
+export const portraitStudio = () => getJson("/portrait");
+/** Send a photo File/Blob as the request body; resolves to {width, height, expires_in_s}. */
+export async function uploadPhoto(file) {
+  return (await send("POST", "/portrait/photo", { raw: file })).json();
+}
+export const forgetPhoto = () => send("DELETE", "/portrait/photo");
+/** The person the clicks point at, as a greyscale PNG Blob of the photo's size. */
+export async function portraitMask(points) {
+  return (await send("POST", "/portrait/mask", { json: { points } })).blob();
+}
+/** The photo with the person redrawn in `style`, as a PNG Blob. */
+export async function stylize(points, style) {
+  return (await send("POST", "/portrait/stylize", { json: { points, style } })).blob();
+}
+export const portraits = () => getJson("/portraits");
+/** Keep a picture (PNG Blob) in the grown-up's own album; saving the same picture again answers the first save. */
+export async function savePortrait(picture, style) {
+  const form = new FormData();
+  form.append("picture", picture, "character.png");
+  if (style) form.append("style", style);
+  return (await send("POST", "/portraits", { form })).json();
+}
+export const deletePortrait = (id) => send("DELETE", `/portraits/${id}`);

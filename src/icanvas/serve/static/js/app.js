@@ -7,6 +7,7 @@ import { say } from "./dialogs.js";
 import { applyI18n, aria, getLanguage, onLanguage, savedLanguage, setLanguage, text } from "./i18n.js";
 import { loadMissions, openMissions, refreshProgress, setupMissionCard, setupProgressStrip, showRewards } from "./missions.js";
 import { openParent } from "./parent.js";
+import { openPortrait } from "./portrait.js";
 import { avatarIcon, openWho } from "./profiles.js";
 import { state, subscribe, update } from "./state.js";
 import { setupStudio } from "./studio.js";
@@ -29,6 +30,7 @@ const hooks = {
   openWho: () => openWho(hooks),
   openParent: () => openParent(hooks),
   openAlbum: () => openAlbum(hooks),
+  openPortrait: () => openPortrait(),
   showRewards,
 };
 

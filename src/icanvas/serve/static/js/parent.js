@@ -1,5 +1,6 @@
 // The grown-ups' corner: sign in or register, unlock from a child's session,
-// make and delete child profiles (offering the zip export first), open every album.
+// make and delete child profiles (offering the zip export first), open every album,
+// and the grown-ups' own photo -> character page.
 
 import * as api from "./api.js";
 import { confirmDialog, openDialog, say } from "./dialogs.js";
@@ -214,6 +215,7 @@ async function parentHome(body, hooks, rerender, close) {
     { class: "dialog-actions wrap" },
     el("button", { type: "button", class: "btn primary", dataset: { testid: "let-child-draw" }, onclick: () => (close(), hooks.openWho()) }, icon("user"), text(el("span"), "parent.let_child_draw")),
     el("button", { type: "button", class: "btn", dataset: { testid: "parent-albums" }, onclick: () => (close(), hooks.openAlbum()) }, icon("album"), text(el("span"), "parent.album")),
+    el("button", { type: "button", class: "btn", dataset: { testid: "parent-portrait" }, onclick: () => (close(), hooks.openPortrait()) }, icon("photo"), text(el("span"), "parent.portrait")),
   );
   const list = el("ul", { class: "children", dataset: { testid: "children-list" } });
   for (const kid of kids) {
@@ -241,7 +243,7 @@ async function parentHome(body, hooks, rerender, close) {
   );
 }
 
-/** Open the grown-ups' corner. hooks: {onRoleChange(me|null), openWho(), openAlbum()}. */
+/** Open the grown-ups' corner. hooks: {onRoleChange(me|null), openWho(), openAlbum(), openPortrait()}. */
 export function openParent(hooks) {
   openDialog({
     titleKey: "parent.title",
