@@ -8,7 +8,8 @@
 (a) Matrix. Two families, A (children A1, A2) and B (child B1), and a guest. Every route of
 /openapi.json with an ``*_id`` parameter (album, profiles, export, delete, favourite, images)
 is tried by each of guest, parent A, parent B, child A1, child A2 and child B1 on the ids of
-A1, A2 and B1 (or of a creation of each) and on an id that does not exist. The rule table
+A1, A2 and B1 (or of a creation of each, or of each family grown-up's own picture, which counts
+as the family's first child's for the relations) and on an id that does not exist. The rule table
 ``RULES`` says which relations must be granted (a child's own things, a parent's children's
 things; entering a profile: the whole family); every other try must be refused. A wrongful
 grant is a 2xx answer (an empty JSON list counts as a refusal) where the rules refuse. Every
@@ -48,7 +49,7 @@ import httpx
 import studio_probe as sp
 from families import (
     NONE, OTHER, OWN, OWN_CHILD, SIBLING, Kid, Viewer, World, add_family, add_viewers, build_world, drawing, leaks, nickname,
-    relation, restore, save_creation,
+    relation, restore, save_creation, save_portrait,
 )
 
 PIN_LIMIT = 5  # wrong picture PINs the studio may check per child before it answers 429
@@ -67,8 +68,10 @@ RULES = {  # (method, path) -> relations that must be granted; everything else m
     ("DELETE", "/api/children/{child_id}"): PARENT,
     ("GET", "/api/children/{child_id}/export"): PARENT,
     ("POST", "/api/children/{child_id}/enter"): FAMILY,
+    ("GET", "/api/portraits/{portrait_id}/picture.png"): PARENT,  # a grown-up's own pictures: never their children's
+    ("DELETE", "/api/portraits/{portrait_id}"): PARENT,
 }
-ID_KINDS = {"child_id": "child", "creation_id": "creation"}  # parameter name -> what it names
+ID_KINDS = {"child_id": "child", "creation_id": "creation", "portrait_id": "portrait"}  # parameter name -> what it names
 
 
 # ================================================================ (a) the matrix
@@ -119,9 +122,12 @@ def granted(r: httpx.Response) -> bool:
 
 
 def throwaway(w: World, what: str, owner: Kid) -> int:
-    """A new profile in ``owner``'s family, or a new creation of ``owner``, to be deleted by a try."""
+    """A new profile in ``owner``'s family, a new creation of ``owner`` or a new picture of its
+    grown-up, to be deleted by a try."""
     if what == "creation":
         return save_creation(owner, picture=False)
+    if what == "portrait":
+        return save_portrait(w, owner.family)
     nick = nickname(owner.family + "x")
     cid = w.owners[owner.family].add_child(nick, owner.pin, w.info["avatars"][0])
     w.nicknames[nick] = owner.family
@@ -130,13 +136,27 @@ def throwaway(w: World, what: str, owner: Kid) -> int:
 
 def clean_up(w: World, what: str, owner: Kid, rid: int) -> None:
     """Delete a throwaway the try left (as its parent)."""
-    path = f"/api/creations/{rid}" if what == "creation" else f"/api/children/{rid}"
+    path = {"creation": f"/api/creations/{rid}", "portrait": f"/api/portraits/{rid}"}.get(what, f"/api/children/{rid}")
     w.owners[owner.family].request("DELETE", path)
 
 
+def existing(w: World, what: str, owner: Kid) -> int:
+    """The id of ``owner``'s thing of kind ``what`` (for a portrait: its family grown-up's first picture)."""
+    if what == "child":
+        return owner.id
+    return w.portraits[owner.family][0] if what == "portrait" else owner.creations[0]
+
+
 def targets(w: World, what: str) -> list[tuple[str, Kid | None, int]]:
-    """(label, owner, id) for each kid's thing and one missing id."""
-    out = [(k.name, k, k.id if what == "child" else k.creations[0]) for k in w.kids.values()]
+    """(label, owner, id) for each kid's thing (a grown-up's picture: one per family, owned through
+    its first child) and one missing id."""
+    if what == "portrait":
+        first: dict[str, Kid] = {}
+        for k in w.kids.values():
+            first.setdefault(k.family, k)
+        missing = w.missing_portrait
+        return [(f"grown-up {f}", k, existing(w, what, k)) for f, k in first.items()] + [("none", None, missing)]
+    out = [(k.name, k, existing(w, what, k)) for k in w.kids.values()]
     return out + [("none", None, w.missing_child if what == "child" else w.missing_creation)]
 
 
@@ -264,7 +284,7 @@ def run_csrf(w: World, viewers: list[Viewer]) -> tuple[list[CsrfTry], tuple[int,
                         made = (what, throwaway(w, what, owner))
                         ids[p["name"]] = made[1]
                     else:
-                        ids[p["name"]] = owner.id if what == "child" else owner.creations[0]
+                        ids[p["name"]] = existing(w, what, owner)
                 values = values_for(w, v, owner)
                 if op.path == "/api/auth/register":
                     values["email"] = sp.unique_email("abuse-csrf")

@@ -1,5 +1,5 @@
-"""The two families the abuse probe works with: parents, children, viewers, and scanning
-answers for another family's data (used by benchmarks/abuse.py)."""
+"""The two families the abuse probe works with: parents, children, the grown-ups' own pictures,
+viewers, and scanning answers for another family's data (used by benchmarks/abuse.py)."""
 
 from __future__ import annotations
 
@@ -66,8 +66,10 @@ class World:
     kids: dict[str, Kid] = field(default_factory=dict)
     viewers: list[Viewer] = field(default_factory=list)
     nicknames: dict[str, str] = field(default_factory=dict)  # every nickname made -> its family
+    portraits: dict[str, list[int]] = field(default_factory=dict)  # family -> ids of its grown-up's own pictures
     missing_child: int = 0
     missing_creation: int = 0
+    missing_portrait: int = 0
 
     def close(self) -> None:
         for b in [*self.owners.values(), *(k.maker for k in self.kids.values()), *(v.browser for v in self.viewers)]:
@@ -86,6 +88,20 @@ def save_creation(kid: Kid, picture: bool = True) -> int:
     if r.status_code not in (200, 201):
         raise RuntimeError(f"saving a creation for {kid.name}: {r.status_code} {r.text[:200]}")
     return r.json()["creation"]["id"]
+
+
+def save_portrait(w: World, family: str) -> int:
+    """A new picture in the family grown-up's own album (each one different: the same picture saved twice is one)."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (16, 16), tuple(secrets.token_bytes(3))).save(buf, "PNG")
+    r = w.owners[family].post("/api/portraits", files={"picture": ("p.png", buf.getvalue(), "image/png")}, data={"style": "probe"})
+    if r.status_code not in (200, 201):
+        raise RuntimeError(f"saving a grown-up's picture for family {family}: {r.status_code} {r.text[:200]}")
+    pid = r.json()["id"]
+    w.portraits.setdefault(family, []).append(pid)
+    return pid
 
 
 def add_family(w: World, family: str, kids: list[str]) -> None:
@@ -107,8 +123,11 @@ def build_world(url: str, info: dict, families: dict[str, list[str]]) -> World:
         add_family(w, family, kids)
     for kid in w.kids.values():
         kid.creations += [save_creation(kid, picture=True), save_creation(kid, picture=False)]
+    for family in families:
+        save_portrait(w, family)
     w.missing_child = max(k.id for k in w.kids.values()) + 100_000
     w.missing_creation = max(c for k in w.kids.values() for c in k.creations) + 100_000
+    w.missing_portrait = max(p for ids in w.portraits.values() for p in ids) + 100_000
     return w
 
 
@@ -182,6 +201,7 @@ def leaks(w: World, v: Viewer, r: httpx.Response) -> list[str]:
     """What ``r``'s body shows that ``v`` may not see."""
     found = []
     seeable_children = ({v.kid.id} if v.kid else {k.id for k in w.kids.values() if k.family == v.family}) if v.family else set()
+    seeable_portraits = set(w.portraits.get(v.family, [])) if v.family and v.kid is None else set()  # the grown-up's own
     for text in body_texts(r):
         for nick, family in w.nicknames.items():
             if family != v.family and nick in text:
@@ -196,4 +216,6 @@ def leaks(w: World, v: Viewer, r: httpx.Response) -> list[str]:
         for obj in walk(data):
             if "child_id" in obj and "drawing_url" in obj and obj["child_id"] not in seeable_children:
                 found.append(f"creation {obj.get('id')} of child {obj['child_id']}")
+            if str(obj.get("picture_url", "")).startswith("/api/portraits/") and obj.get("id") not in seeable_portraits:
+                found.append(f"a grown-up's picture {obj.get('id')}")
     return found
