@@ -27,3 +27,5 @@ if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
   .venv/bin/python -m pip install -q -e ".[dev,diffusion,patchmatch]"
   echo "$want" > "$stamp"
 fi
+# the person selector's two small model files, taken out of the mediapipe wheel (idempotent)
+bash scripts/fetch_portrait_models.sh

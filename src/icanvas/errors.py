@@ -41,3 +41,7 @@ class CheckpointError(ICanvasError):
 
 class MissingResourceError(ICanvasError):
     """A local file the user must supply (e.g. feature-extractor weights) was not given."""
+
+
+class PromptError(ICanvasError):
+    """Clicks or a box that do not point at a person in the photo (outside it, empty, selecting nothing)."""
