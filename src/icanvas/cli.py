@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from icanvas.cli_stylize import stylize
 from icanvas.errors import ConfigError, ICanvasError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode="markdown",
@@ -369,6 +370,9 @@ def serve(
 
     tune_malloc()
     uvicorn.run(create_app(settings), **uvicorn_options(settings))
+
+
+app.command("stylize")(stylize)  # a person in a photo -> a character; lives in cli_stylize.py
 
 
 def main() -> None:

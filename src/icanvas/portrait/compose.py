@@ -20,6 +20,7 @@ Box = tuple[int, int, int, int]  # (x0, y0, x1, y1) px, ends exclusive
 PERSON_MARGIN = 0.08  # room around the person's box in the crop, share of its longer side
 HEAD_SCALE = 2.2  # side of the head square / the face box's longer side (hair, ears, chin and neck fit)
 HEAD_LIFT = 0.1  # the head square's centre sits this share of the face's height above the face's centre (hair)
+HEAD_FADE = 0.04  # a restyled head square fades into the body over ~2x this share of its side (Gaussian sigma)
 FEATHER = 0.006  # soft edge of a pasted person: Gaussian sigma as a share of the crop's longer side ...
 FEATHER_MIN = 1.0  # ... at least this many px ...
 FEATHER_MAX = 6.0  # ... and at most this many px
