@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from icanvas.cli_characters import characters
 from icanvas.cli_stylize import stylize
 from icanvas.errors import ConfigError, ICanvasError
 
@@ -287,8 +288,9 @@ def export(
     msg = f"Wrote {path} ({path.stat().st_size / 2**20:.1f} MiB)"
     if check:
         cfg = info.config
-        x = np.random.default_rng(0).uniform(-1, 1, (2, cfg.in_channels + cfg.hint_channels, cfg.image_size, cfg.image_size)).astype(np.float32)
-        label = np.zeros(2, np.int64) if cfg.num_classes else None
+        channels = getattr(cfg, "in_channels", 3) + getattr(cfg, "hint_channels", 0)
+        x = np.random.default_rng(0).uniform(-1, 1, (2, channels, cfg.image_size, cfg.image_size)).astype(np.float32)
+        label = np.zeros(2, np.int64) if getattr(cfg, "num_classes", 0) else None
         diff = float(np.abs(OnnxBackend(path)(x, label) - TorchBackend(generator)(x, label)).max())
         msg += f"; max |onnxruntime - pytorch| = {diff:.2e}"
     out.print(msg)
@@ -373,6 +375,7 @@ def serve(
 
 
 app.command("stylize")(stylize)  # a person in a photo -> a character; lives in cli_stylize.py
+app.add_typer(characters, name="characters")  # learn / list / remove character styles; lives in cli_characters.py
 
 
 def main() -> None:
