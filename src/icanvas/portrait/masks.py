@@ -130,26 +130,37 @@ def pick_regions(person: np.ndarray, prompt: Prompt) -> tuple[np.ndarray, list[P
     return keep[labels], missed
 
 
-def cut_background_clicks(img: np.ndarray, region: np.ndarray, prompt: Prompt) -> np.ndarray:
-    """Remove from ``region`` what background clicks inside it point at.
+def _around(region: np.ndarray, pad: int, points: tuple[Point, ...] = ()) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1): the box of a non-empty region and the points, grown by ``pad`` px, inside the photo."""
+    h, w = region.shape
+    x0, y0, x1, y1 = mask_extent(region)
+    xs, ys = [x0, x1 - 1, *(p.x for p in points)], [y0, y1 - 1, *(p.y for p in points)]
+    return max(0, min(xs) - pad), max(0, min(ys) - pad), min(w, max(xs) + pad + 1), min(h, max(ys) + pad + 1)
 
-    The photo is split between the foreground clicks (or the region's core) and the
-    background clicks by a watershed on its colour edges; the background side is dropped."""
+
+def cut_background_clicks(img: np.ndarray, region: np.ndarray, prompt: Prompt) -> np.ndarray:
+    """Remove from ``region`` what background clicks on or next to it point at.
+
+    The photo around the region is split between the foreground clicks (or the region's core)
+    and the background clicks by a watershed on its colour edges; the background side is dropped."""
     r = 2 * max(1, round(CLICK_RADIUS * diagonal(region.shape)))  # a background seed leaves a hole of its own size
-    near = cv2.dilate(region.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))) > 0
-    inside = [p for p in prompt.points if not p.foreground and near[p.y, p.x]]
+    inside = tuple(p for p in prompt.points if not p.foreground and region[max(0, p.y - r) : p.y + r + 1, max(0, p.x - r) : p.x + r + 1].any())
     if not inside:
         return region
-    markers = np.zeros(region.shape, np.int32)  # 0 = to flood, 1 = person seed, 2 = background seed
-    fg = [p for p in prompt.points if p.foreground and region[p.y, p.x]]
+    x0, y0, x1, y1 = _around(region, r, inside)  # the watershed runs on this part of the photo only
+    part = region[y0:y1, x0:x1]
+    markers = np.zeros(part.shape, np.int32)  # 0 = to flood, 1 = person seed, 2 = background seed
+    fg = tuple(Point(p.x - x0, p.y - y0) for p in prompt.points if p.foreground and region[p.y, p.x])
     if fg:
-        paint_clicks(markers, tuple(fg), fg=1, bg=2)
-    else:  # no click on the person: its far-from-border core, away from the background clicks, is the seed
-        dist = cv2.distanceTransform(region.astype(np.uint8), cv2.DIST_L2, 5)
+        paint_clicks(markers, fg, fg=1, bg=2)
+    else:  # no click on the person: its far-from-border core is the seed
+        dist = cv2.distanceTransform(part.astype(np.uint8), cv2.DIST_L2, 5)
         markers[dist >= 0.5 * dist.max()] = 1
-    paint_clicks(markers, tuple(inside), fg=1, bg=2)
-    cv2.watershed(np.ascontiguousarray(img[:, :, ::-1]), markers)  # markers -> basin labels, -1 on the ridges
-    return region & (markers == 1)
+    paint_clicks(markers, tuple(Point(p.x - x0, p.y - y0, False) for p in inside), fg=1, bg=2)
+    cv2.watershed(np.ascontiguousarray(img[y0:y1, x0:x1, ::-1]), markers)  # markers -> basin labels, -1 on the ridges
+    out = region.copy()
+    out[y0:y1, x0:x1] &= markers == 1
+    return out
 
 
 def grow_from_click(img: np.ndarray, p: Point, avoid: np.ndarray) -> np.ndarray:
@@ -199,13 +210,16 @@ def soft_edges(img: np.ndarray, region: np.ndarray) -> np.ndarray:
     """(H, W) bool region -> (H, W) float32 mask in [0, 1] whose border follows the photo's
     edges (a guided filter); pixels well inside stay 1, well outside stay 0."""
     r = max(2, round(EDGE_RADIUS * diagonal(img.shape)))
-    guide = img.astype(np.float32) / 255.0
-    soft = cv2.ximgproc.guidedFilter(guide, region.astype(np.float32), r, EDGE_EPS)
-    band = cv2.dilate(region.astype(np.uint8), np.ones((2 * r + 1, 2 * r + 1), np.uint8)).astype(bool)
+    x0, y0, x1, y1 = _around(region, 3 * r)  # the filter only changes pixels this close to the region
+    part = region[y0:y1, x0:x1]
+    guide = img[y0:y1, x0:x1].astype(np.float32) / 255.0
+    soft = cv2.ximgproc.guidedFilter(guide, part.astype(np.float32), r, EDGE_EPS)
+    band = cv2.dilate(part.astype(np.uint8), np.ones((2 * r + 1, 2 * r + 1), np.uint8)).astype(bool)
     soft = np.clip(soft, 0.0, 1.0) * band
     # the hard decision wins where the filter disagrees, so (mask > 0.5) is the region itself
-    soft = np.where(region, np.maximum(soft, 0.5 + 1e-3), np.minimum(soft, 0.5))
-    return soft.astype(np.float32)
+    out = np.zeros(region.shape, np.float32)
+    out[y0:y1, x0:x1] = np.where(part, np.maximum(soft, 0.5 + 1e-3), np.minimum(soft, 0.5))
+    return out
 
 
 def _where(points: list[Point]) -> str:
