@@ -4,8 +4,9 @@
    photo it takes cars and furniture for people. So it is shown the part of the photo where
    the person is: the box (grown by ROI_MARGIN) when one is given; else, when BlazeFace (full
    range, whole photo) finds a face the click is on or below, the region from just above
-   that head down, square-ish (:func:`~icanvas.portrait.faces.body_region`); else the whole
-   photo, and then once more the person region the click picks, grown by ROI_MARGIN.
+   that head down (:func:`~icanvas.portrait.faces.body_region`), other people's faces in it
+   becoming background seeds; else the whole photo, and then once more the person region the
+   click picks, grown by ROI_MARGIN.
 2. GrabCut, started from the probabilities (sure person / sure background where the model is
    sure, its colour models decide the rest) and the clicks, puts the border on the photo's
    edges at up to GRABCUT_SIZE px.
@@ -32,7 +33,7 @@ from icanvas.portrait.masks import finish, grabcut_refine, pick_regions, resolve
 from icanvas.portrait.prompts import check_prompt
 from icanvas.portrait.stages import Point, Prompt, Selection
 
-REFINES = ("grabcut", "none")
+REFINES = ("grabcut", "none")  # "grabcut": GrabCut from the probabilities and clicks; "none": the map thresholded
 ROI_MARGIN = 0.2  # the looked-at region is the person's box grown by this fraction of its longer side on every side
 ROI_REUSE = 0.6  # a region covering more than this fraction of the photo is not looked at again (first pass kept)
 MIN_PROB = 0.5  # a pixel is "person" when the segmenter's probability is at least this
