@@ -347,7 +347,10 @@ function build(body, info) {
         placeholder.hidden = true;
         resultBox.dataset.state = "picture";
         downloadBtn.disabled = saveBtn.disabled = false;
-        resultBox.scrollIntoView({ block: "nearest", behavior: reducedMotion() ? "auto" : "smooth" });
+        // scroll once the picture has its size (before it loads, the box is still its minimum height), down to the
+        // buttons under it, so the whole picture and Download / Save end up in view
+        try { await picture.decode(); } catch (_) { /* shown as it is; still scroll */ }
+        saveBtn.scrollIntoView({ block: "nearest", behavior: reducedMotion() ? "auto" : "smooth" });
       } catch (err) {
         resultBox.dataset.state = result ? "picture" : "empty";
         failed(err);
