@@ -292,3 +292,17 @@ def test_missing_model_files_fall_back_to_the_classical_backend(tmp_path, monkey
 @needs_models
 def test_backend_status_names_the_segmenter_when_present():
     assert backend_status().startswith("person selection: selfie-segmenter")
+
+
+def test_a_person_cut_by_the_looked_at_region_makes_it_grow():
+    """Something the person holds reaches past the first region: the region grows until it is inside."""
+    from icanvas.portrait.segmenter import SegmenterSelector
+
+    img = np.zeros((200, 400, 3), np.uint8)
+    img[40:200, 150:330] = (200, 30, 30)  # the person and what they hold, wider than the first region
+    sel = object.__new__(SegmenterSelector)  # only the looking logic, with a stand-in segmenter
+    sel.segmenter = lambda crop: (crop[..., 0] > 100).astype(np.float32)
+    prob, roi = sel._look(img, (150, 40, 250, 200))
+    assert roi[2] > 330 and prob[100, 320] == 1.0 and prob[100, 100] == 0.0
+    prob, roi = sel._look(img, (100, 0, 380, 200))  # already around the person: looked at once, unchanged
+    assert roi == (100, 0, 380, 200)

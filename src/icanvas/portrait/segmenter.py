@@ -37,6 +37,8 @@ REFINES = ("grabcut", "none")  # "grabcut": GrabCut from the probabilities and c
 ROI_MARGIN = 0.2  # the looked-at region is the person's box grown by this fraction of its longer side on every side
 ROI_REUSE = 0.6  # a region covering more than this fraction of the photo is not looked at again (first pass kept)
 MIN_PROB = 0.5  # a pixel is "person" when the segmenter's probability is at least this
+EDGE_SHARE = 0.2  # the person reaches a side of the looked-at region when this share of that side is "person" ...
+REGROW = 2  # ... and the region (not yet the photo's edge there) is then grown by ROI_MARGIN and looked at again, at most this often
 
 
 def _grow(box: tuple[int, int, int, int], shape: tuple[int, ...], margin: float) -> tuple[int, int, int, int]:
@@ -71,12 +73,31 @@ class SegmenterSelector:
         self.refine = refine
         self.faces = face_finder if face_finder is not None else default_face_finder(threads)
 
-    def _look(self, img: np.ndarray, roi: tuple[int, int, int, int]) -> np.ndarray:
-        """(H, W) probabilities: the segmenter's answer on ``roi``, 0 elsewhere."""
+    def _look_once(self, img: np.ndarray, roi: tuple[int, int, int, int]) -> np.ndarray:
         x0, y0, x1, y1 = roi
         prob = np.zeros(img.shape[:2], np.float32)
         prob[y0:y1, x0:x1] = self.segmenter(img[y0:y1, x0:x1])
         return prob
+
+    def _look(self, img: np.ndarray, roi: tuple[int, int, int, int]) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+        """(H, W) probabilities: the segmenter's answer on ``roi``, 0 elsewhere, and the region finally looked at.
+
+        A person cut by a side of the region (something they hold, an arm) would keep a straight
+        edge there, so while the person reaches a side that is not the photo's edge, the region
+        grows and is looked at again; the new look only adds what lies outside the earlier region."""
+        h, w = img.shape[:2]
+        prob = self._look_once(img, roi)
+        for _ in range(REGROW):
+            x0, y0, x1, y1 = roi
+            inside = prob[y0:y1, x0:x1] >= MIN_PROB
+            sides = [(x0 > 0, inside[:, 0]), (x1 < w, inside[:, -1]), (y0 > 0, inside[0]), (y1 < h, inside[-1])]
+            if not any(open_side and edge.mean() > EDGE_SHARE for open_side, edge in sides):
+                break
+            grown = _grow(roi, img.shape, ROI_MARGIN)
+            wider = self._look_once(img, grown)
+            wider[y0:y1, x0:x1] = prob[y0:y1, x0:x1]  # the first look stands where it looked; the wider one adds the rest
+            prob, roi = wider, grown
+        return prob, roi
 
     def person_map(self, img: np.ndarray, prompt: Prompt) -> tuple[np.ndarray, tuple[int, int, int, int], str, tuple[Point, ...]]:
         """(H, W) person probabilities, the region looked at closely, how that region was found,
@@ -84,16 +105,16 @@ class SegmenterSelector:
         touching the person is cut away)."""
         h, w = img.shape[:2]
         if prompt.box is not None:
-            roi = _grow(prompt.box, img.shape, ROI_MARGIN)
-            return self._look(img, roi), roi, "box", ()
+            prob, roi = self._look(img, _grow(prompt.box, img.shape, ROI_MARGIN))
+            return prob, roi, "box", ()
         faces = [f for f, _ in self.locator(img)] if self.locator is not None else []
         face = face_for_prompt(faces, prompt)
         if face is not None:
-            roi = body_region(face, img.shape)
+            prob, roi = self._look(img, body_region(face, img.shape))
             x0, y0, x1, y1 = roi
             others = tuple(Point(cx, cy, False) for cx, cy in (((f[0] + f[2]) // 2, (f[1] + f[3]) // 2) for f in faces)
                            if x0 <= cx < x1 and y0 <= cy < y1 and not (face[0] <= cx < face[2] and face[1] <= cy < face[3]))
-            return self._look(img, roi), roi, "face", others
+            return prob, roi, "face", others
         whole = self.segmenter(img)  # (H, W)
         person = whole >= MIN_PROB
         if not person.any():
@@ -108,7 +129,8 @@ class SegmenterSelector:
         x0, y0, x1, y1 = roi
         if (x1 - x0) * (y1 - y0) > ROI_REUSE * h * w:
             return whole, (0, 0, w, h), "photo", ()
-        return self._look(img, roi), roi, "photo, then region", ()
+        prob, roi = self._look(img, roi)
+        return prob, roi, "photo, then region", ()
 
     def select(self, photo: np.ndarray, prompt: Prompt) -> Selection:
         img = as_photo(photo)
