@@ -229,6 +229,20 @@ def test_stylize_redraws_the_person_in_the_chosen_style(browser, kit):
     assert bad.status_code == 422 and "toon, mono" in bad.json()["detail"]["hint"]
 
 
+def test_a_style_learned_while_the_studio_runs_is_offered_without_a_restart(browser, kit):
+    installed = ["toon"]
+    kit.refresh = lambda: list(installed)
+    x = browser()
+    x.register("x@example.com")
+    assert [s["name"] for s in x.get("/api/portrait").json()["styles"]] == ["toon"]
+    installed.append("mono")  # `icanvas characters learn` finished meanwhile
+    assert [s["name"] for s in x.get("/api/portrait").json()["styles"]] == ["toon", "mono"]
+    assert upload(x, photo_png(), "image/png").status_code == 200
+    assert stylize(x, ON_SHIRT, style="mono").status_code == 200
+    installed.remove("mono")  # `icanvas characters remove mono`
+    assert stylize(x, ON_SHIRT, style="mono").status_code == 422
+
+
 def test_without_stages_the_page_says_so(settings):
     from icanvas.serve.app import create_app
 

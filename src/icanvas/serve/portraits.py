@@ -62,6 +62,7 @@ class PortraitKit:
     styles: list[str]  # style names offered, in this order
     load_style: Callable[[str], Any]  # style name -> Restyler, called once per style on its first use
     body: Callable[[Any], Any] | None = None  # restyler -> the restyler of the rest of the person (None: no pairing)
+    refresh: Callable[[], list[str]] | None = None  # () -> the styles installed now (learned characters appear); None = fixed
 
 
 def load_portrait_kit() -> PortraitKit | None:
@@ -72,7 +73,7 @@ def load_portrait_kit() -> PortraitKit | None:
         from icanvas.portrait.restyle import list_styles, load_restyler
         from icanvas.portrait.select import backend_status, default_selector
 
-        kit = PortraitKit(default_selector(), make_filler(), list_styles(), load_restyler, default_body)
+        kit = PortraitKit(default_selector(), make_filler(), list_styles(), load_restyler, default_body, refresh=list_styles)
         log.info("Photo -> character: styles %s; %s", ", ".join(kit.styles), backend_status())
         return kit
     except Exception:  # noqa: BLE001  (a broken optional feature must not keep the studio from starting)
@@ -117,13 +118,21 @@ class Portraits:
         self._lock = threading.Lock()  # a style loads once, however many ask at once
 
     @property
+    def styles(self) -> list[str]:
+        """The styles offered now: a character learned while the studio runs shows up without a restart."""
+        if self.kit.refresh is not None:
+            self.kit.styles = self.kit.refresh()
+        return self.kit.styles
+
+    @property
     def default_style(self) -> str | None:
-        styles = self.kit.styles
+        styles = self.styles
         return PREFERRED_STYLE if PREFERRED_STYLE in styles else (styles[0] if styles else None)
 
     def check_style(self, style: str) -> None:
-        if style not in self.kit.styles:
-            raise Unprocessable(f"There is no style {style!r}.", f"Pick one of: {', '.join(self.kit.styles) or 'none installed'}.")
+        styles = self.styles
+        if style not in styles:
+            raise Unprocessable(f"There is no style {style!r}.", f"Pick one of: {', '.join(styles) or 'none installed'}.")
 
     def pipe(self, style: str) -> Any:
         """The pipeline of ``style``, its restyler loaded on first use."""

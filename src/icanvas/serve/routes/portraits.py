@@ -87,7 +87,7 @@ def portrait_studio(state: StateDep, viewer: ParentDep) -> PortraitStudio:
     """What the photo page needs: the styles, the limits, and this login's photo if it is still kept."""
     portraits, s = state.portraits, state.settings
     photo = state.photos.peek(_owner(viewer))
-    styles = portraits.kit.styles if portraits is not None else []
+    styles = portraits.styles if portraits is not None else []
     return PortraitStudio(available=portraits is not None, styles=[StyleOut(name=n, label=style_label(n)) for n in styles],
                           default_style=portraits.default_style if portraits is not None else None,
                           photo=_photo_out(photo, state) if photo is not None else None,
