@@ -45,7 +45,8 @@ def test_style_names(styles):
     assert "tiny-style" in names and names[-1] == "cartoon"
     assert isinstance(load_restyler("cartoon"), CartoonRestyler)
     assert isinstance(load_restyler("tiny-style"), TranslatorRestyler)
-    with pytest.raises(ModelNotFoundError, match="No model named"):
+    with pytest.raises(ModelNotFoundError, match="No style named") as err:
         load_restyler("no-such-style")
+    assert "tiny-style" in err.value.hint and "recognizer" not in err.value.hint
     with pytest.raises(ModelNotFoundError, match="not a character style"):
         load_style_model("recognizer")  # a bundled model of another method

@@ -58,7 +58,12 @@ class TranslatorRestyler:
 
 def load_style_model(name_or_path: str | Path = DEFAULT_STYLE, *, prefer_onnx: bool = True) -> TranslatorRestyler:
     """A style by name (see :func:`list_styles`) or model folder path, on onnxruntime when installed."""
-    folder = find_model(name_or_path)
+    try:
+        folder = find_model(name_or_path)
+    except ModelNotFoundError:
+        raise ModelNotFoundError(f"No style named {str(name_or_path)!r}.",
+                                 f"Styles: {', '.join(list_styles())}; or pass a style model folder. "
+                                 "Learn a new one with 'icanvas characters learn'.") from None
     generator, info = from_pretrained(folder)
     if info.method != METHOD:
         raise ModelNotFoundError(f"{folder.name} is a {info.method} model, not a character style.",
