@@ -266,11 +266,9 @@ def export(
 
     Example: `icanvas export --model runs/cat/model --folder src/icanvas/bundled/cat --card cat_card.md`
     """
-    import numpy as np
-
     from icanvas.catalog import find_model
     from icanvas.checkpoint import from_pretrained, save_pretrained
-    from icanvas.runtime.onnx import OnnxBackend, TorchBackend, export_onnx
+    from icanvas.runtime.onnx import export_onnx, onnx_parity
 
     if onnx is None and folder is None:
         raise ConfigError("Nothing to export.", "Pass --onnx FILE, --folder DIR, or both.")
@@ -287,12 +285,7 @@ def export(
     path = export_onnx(generator, info, onnx)
     msg = f"Wrote {path} ({path.stat().st_size / 2**20:.1f} MiB)"
     if check:
-        cfg = info.config
-        channels = getattr(cfg, "in_channels", 3) + getattr(cfg, "hint_channels", 0)
-        x = np.random.default_rng(0).uniform(-1, 1, (2, channels, cfg.image_size, cfg.image_size)).astype(np.float32)
-        label = np.zeros(2, np.int64) if getattr(cfg, "num_classes", 0) else None
-        diff = float(np.abs(OnnxBackend(path)(x, label) - TorchBackend(generator)(x, label)).max())
-        msg += f"; max |onnxruntime - pytorch| = {diff:.2e}"
+        msg += f"; max |onnxruntime - pytorch| = {onnx_parity(generator, info, path):.2e}"
     out.print(msg)
 
 

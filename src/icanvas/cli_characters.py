@@ -41,8 +41,7 @@ def learn(
     With `--method dreambooth-lora --base-model PATH` a LoRA of a local Stable Diffusion model is
     trained instead (`pip install 'icanvas[diffusion]'`; a GPU is expected).
     """
-    from icanvas.catalog import characters_dir
-    from icanvas.training.characters import check_name
+    from icanvas.training.characters import check_name, new_character_dir
 
     if method not in METHODS:
         raise ConfigError(f"Unknown --method {method!r}.", f"Choose one of: {', '.join(METHODS)}.")
@@ -52,10 +51,7 @@ def learn(
             raise ConfigError("--method dreambooth-lora needs --base-model.", "Pass a local Stable Diffusion folder (with model_index.json).")
         from icanvas.training.dreambooth_lora import learn_lora
 
-        target = characters_dir() / name
-        if target.exists() and not replace:
-            raise ConfigError(f"A character named {name!r} already exists ({target}).", "Choose another --name or add --replace.")
-        res = learn_lora(pictures, name, base_model, target, **({"steps": steps} if steps else {}))
+        res = learn_lora(pictures, name, base_model, new_character_dir(name, replace), **({"steps": steps} if steps else {}))
         out.print(f"Learned {name!r} (LoRA, {res.steps} steps, {res.seconds / 60:.1f} min): {res.folder}")
         return
     if photos is None:

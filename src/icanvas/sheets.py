@@ -19,6 +19,12 @@ def tensor_to_uint8(x: np.ndarray) -> np.ndarray:
     return as_rgb(img[..., 0]) if img.shape[2] == 1 else img[..., :3]
 
 
+def to_tensor(images: list[np.ndarray] | np.ndarray) -> np.ndarray:
+    """(N, H, W, 3) uint8 -> (N, 3, H, W) float32 in [-1, 1]: the inverse of :func:`tensor_to_uint8`, batched."""
+    arr = np.ascontiguousarray(np.stack(images)).astype(np.float32)
+    return arr.transpose(0, 3, 1, 2) / 127.5 - 1.0
+
+
 def grid(rows: list[list[np.ndarray]], *, cell: int = 0, pad: int = 4, titles: list[str] | None = None) -> np.ndarray:
     """Lay out ``rows`` of images; ``cell`` > 0 resizes every image to cell x cell."""
     rows = [[as_rgb(im) for im in row] for row in rows if row]

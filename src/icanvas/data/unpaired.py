@@ -15,6 +15,7 @@ import numpy as np
 
 from icanvas.data.photos import read_photo_folder
 from icanvas.errors import DatasetError
+from icanvas.sheets import to_tensor
 
 
 @dataclass
@@ -94,9 +95,3 @@ class UnpairedBatcher:
         b = self.data.train_b[rng.integers(0, len(self.data.train_b), batch_size)]
         return {"a": to_tensor([self._augment(x, rng, True) for x in a]),  # (B, 3, crop, crop) in [-1, 1]
                 "b": to_tensor([self._augment(x, rng, False) for x in b])}
-
-
-def to_tensor(images: list[np.ndarray] | np.ndarray) -> np.ndarray:
-    """(N, H, W, 3) uint8 -> (N, 3, H, W) float32 in [-1, 1]."""
-    arr = np.ascontiguousarray(np.stack(images)).astype(np.float32)
-    return arr.transpose(0, 3, 1, 2) / 127.5 - 1.0

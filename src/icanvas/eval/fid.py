@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from icanvas.errors import CheckpointError, InputImageError, MissingResourceError
-from icanvas.eval.metrics import frechet_distance, gaussian_stats
+from icanvas.eval.frechet import frechet_distance, gaussian_stats
 
 EXPECTED_FILE = "inception-2015-12-05.pt"  # TorchScript Inception-v3 of StyleGAN2-ADA / clean-fid
 FLAG = "--fid-features PATH"  # command-line flag that supplies the file

@@ -21,7 +21,7 @@ from icanvas.errors import ModelNotFoundError
 from icanvas.portrait.cartoon import CartoonRestyler
 from icanvas.portrait.stages import Restyler
 from icanvas.runtime.onnx import Backend, OnnxBackend, TorchBackend, cached_onnx, onnxruntime_available
-from icanvas.sheets import tensor_to_uint8
+from icanvas.sheets import tensor_to_uint8, to_tensor
 
 DEFAULT_STYLE = "anime"  # the bundled style --style falls back to
 CLASSICAL_STYLE = "cartoon"  # the style name of the classical treatment (no model)
@@ -49,8 +49,8 @@ class TranslatorRestyler:
         k = self.size / max(h, w)
         ww = max(self.stride, round(w * k / self.stride) * self.stride)
         hh = max(self.stride, round(h * k / self.stride) * self.stride)
-        x = resize(crop, ww, hh).astype(np.float32).transpose(2, 0, 1)[None] / 127.5 - 1.0  # (1, 3, hh, ww)
-        out = tensor_to_uint8(self.backend(np.ascontiguousarray(x))[0])  # (hh, ww, 3)
+        x = to_tensor([resize(crop, ww, hh)])  # (1, 3, hh, ww)
+        out = tensor_to_uint8(self.backend(x)[0])  # (hh, ww, 3)
         if self.smooth:
             out = cv2.bilateralFilter(out, *self.smooth)
         return resize(out, w, h)

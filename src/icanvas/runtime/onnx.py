@@ -44,6 +44,11 @@ class _WithLabel(nn.Module):
         return self.g(x, label)
 
 
+def input_channels(cfg) -> int:
+    """Channels of a generator's input: its image channels plus colour-hint channels (3 when the config has neither)."""
+    return getattr(cfg, "in_channels", 3) + getattr(cfg, "hint_channels", 0)
+
+
 EXPORT_VERSION = 2  # bumped when export_onnx writes a different graph for the same weights (cache key)
 
 
@@ -54,8 +59,7 @@ def export_onnx(generator: nn.Module, info: ModelInfo, path: str | Path) -> Path
     path.parent.mkdir(parents=True, exist_ok=True)
     cfg = info.config
     size = cfg.image_size
-    channels = getattr(cfg, "in_channels", 3) + getattr(cfg, "hint_channels", 0)
-    x = torch.zeros(1, channels, size, size)
+    x = torch.zeros(1, input_channels(cfg), size, size)
     spatial = {2: "height", 3: "width"} if getattr(generator, "fully_convolutional", False) else {}
     conditional = getattr(cfg, "num_classes", 0) > 0
     generator = fold_resize_upsampling(copy.deepcopy(generator))  # same numbers, 2.25x fewer multiply-adds in the decoder
@@ -134,6 +138,14 @@ class OnnxBackend:
         if "label" in self.inputs:
             feed["label"] = (label if label is not None else np.zeros(len(x), np.int64)).astype(np.int64)
         return self.session.run(["image"], feed)[0]
+
+
+def onnx_parity(generator: nn.Module, info: ModelInfo, path: str | Path) -> float:
+    """Largest |onnxruntime - PyTorch| of the exported ``path`` on two random inputs of the model's size."""
+    cfg = info.config
+    x = np.random.default_rng(0).uniform(-1, 1, (2, input_channels(cfg), cfg.image_size, cfg.image_size)).astype(np.float32)
+    label = np.zeros(2, np.int64) if getattr(cfg, "num_classes", 0) else None
+    return float(np.abs(OnnxBackend(path)(x, label) - TorchBackend(generator)(x, label)).max())
 
 
 def onnxruntime_available() -> bool:

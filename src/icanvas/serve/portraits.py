@@ -65,6 +65,22 @@ class PortraitKit:
     refresh: Callable[[], list[str]] | None = None  # () -> the styles installed now (learned characters appear); None = fixed
 
 
+class InstalledStyles:
+    """``list_styles()``, read again only when a folder models are found in changed (a style was added or removed):
+    a stat per folder on each request instead of reading every model's config.json."""
+
+    def __init__(self, list_styles: Callable[[], list[str]]) -> None:
+        self._list, self._seen, self._styles = list_styles, None, []
+
+    def __call__(self) -> list[str]:
+        from icanvas.catalog import search_dirs
+
+        seen = tuple(folder.stat().st_mtime_ns if folder.is_dir() else None for folder, _ in search_dirs())
+        if seen != self._seen:
+            self._seen, self._styles = seen, self._list()
+        return list(self._styles)
+
+
 def load_portrait_kit() -> PortraitKit | None:
     """The installed stages, or None (logged) when they cannot be loaded: the studio then runs without the photo page."""
     try:
@@ -73,7 +89,8 @@ def load_portrait_kit() -> PortraitKit | None:
         from icanvas.portrait.restyle import list_styles, load_restyler
         from icanvas.portrait.select import backend_status, default_selector
 
-        kit = PortraitKit(default_selector(), make_filler(), list_styles(), load_restyler, default_body, refresh=list_styles)
+        installed = InstalledStyles(list_styles)
+        kit = PortraitKit(default_selector(), make_filler(), installed(), load_restyler, default_body, refresh=installed)
         log.info("Photo -> character: styles %s; %s", ", ".join(kit.styles), backend_status())
         return kit
     except Exception:  # noqa: BLE001  (a broken optional feature must not keep the studio from starting)

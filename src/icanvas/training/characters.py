@@ -58,14 +58,19 @@ def check_name(name: str) -> str:
     return name
 
 
+def new_character_dir(name: str, replace: bool) -> Path:
+    """Where the character ``name`` is installed; an error when one exists and ``replace`` is not set."""
+    target = characters_dir() / check_name(name)
+    if target.exists() and not replace:
+        raise ConfigError(f"A character named {name!r} already exists ({target}).", "Choose another --name or add --replace.")
+    return target
+
+
 def learn_character(pictures: Path, photos: Path, name: str, *, base: str | Path = "anime", steps: int = 0,
                     run_dir: Path | None = None, overrides: list[str] | None = None, replace: bool = False,
                     command: str = "") -> Learned:
     """Fine-tune the style ``base`` towards the character in ``pictures``, fitted on ``photos``; install it as ``name``."""
-    check_name(name)
-    target = characters_dir() / name
-    if target.exists() and not replace:
-        raise ConfigError(f"A character named {name!r} already exists ({target}).", "Choose another --name or add --replace.")
+    target = new_character_dir(name, replace)
     pics = _images(Path(pictures), "pictures of the character")
     if not MIN_PICTURES <= len(pics) <= MAX_PICTURES:
         raise DatasetError(f"{pictures} holds {len(pics)} pictures; a character is learned from {MIN_PICTURES}-{MAX_PICTURES}.",

@@ -26,7 +26,7 @@ from icanvas.eval.metrics import realism, sketch_adherence
 from icanvas.methods.translation import TranslationTrainConfig
 from icanvas.models.patchgan import PatchGANDiscriminator
 from icanvas.models.translator import PatchSampler, TranslatorGenerator
-from icanvas.sheets import grid, tensor_to_uint8
+from icanvas.sheets import grid, tensor_to_uint8, to_tensor
 from icanvas.training.diffaug import diff_augment
 from icanvas.training.distributed import DistInfo
 from icanvas.training.losses import GAN_LOSSES
@@ -130,8 +130,6 @@ class TranslationTrainer:
     @torch.no_grad()
     def translate(self, photos: np.ndarray, batch: int = EVAL_BATCH) -> np.ndarray:
         """(N, S, S, 3) uint8 photos -> (N, S, S, 3) uint8 pictures."""
-        from icanvas.data.unpaired import to_tensor
-
         self.G.eval()
         out = []
         for i in range(0, len(photos), batch):
