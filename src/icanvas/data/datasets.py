@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from icanvas.data.edges import ink_span, resize_sketch
-from icanvas.data.hints import encode_hints, sample_hints
+from icanvas.data.hints import crayon_hints, encode_hints, sample_hints
 from icanvas.errors import DatasetError
 from icanvas.methods.pix2pix import DataConfig, HintConfig
 
@@ -140,6 +140,7 @@ class PairBatcher:
         self.data, self.cfg, self.hints, self.sketchify = data, cfg, hints, sketchify
         self.seed, self.rank, self.world = seed, rank, world_size
         self._index = EpochOrder(len(data), seed)
+        self._pool: ThreadPoolExecutor | None = None
 
     def example(self, position: int) -> dict[str, np.ndarray]:
         """The augmented training example for global sample ``position`` (deterministic)."""
@@ -166,13 +167,25 @@ class PairBatcher:
             "label": np.int64(self.data.labels[i]),
         }
         if self.hints.enabled:
-            colors, mask = sample_hints(photo, self.hints, rng) if augment else (np.zeros_like(photo), np.zeros(sketch.shape, bool))
+            if not augment:
+                colors, mask = np.zeros_like(photo), np.zeros(sketch.shape, bool)
+            elif self.hints.style == "crayon":  # the picture to learn becomes the crayon's colour
+                photo, colors, mask = crayon_hints(sketch, photo, self.hints, rng)
+                out["photo"] = (photo.astype(np.float32) / 127.5 - 1.0).transpose(2, 0, 1)
+            else:
+                colors, mask = sample_hints(photo, self.hints, rng)
             out["hint"] = encode_hints(colors, mask)  # (4, S, S)
         return out
 
     def batch(self, step: int, batch_size: int) -> dict[str, np.ndarray]:
         start = (step * self.world + self.rank) * batch_size
-        items = [self.example(start + j) for j in range(batch_size)]
+        positions = range(start, start + batch_size)
+        if self.cfg.workers > 1:  # each example has its own seeded generator: the same batch in any order
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=self.cfg.workers)
+            items = list(self._pool.map(self.example, positions))
+        else:
+            items = [self.example(p) for p in positions]
         return {k: np.stack([it[k] for it in items]) for k in items[0]}
 
     def fixed(self, count: int) -> dict[str, np.ndarray]:

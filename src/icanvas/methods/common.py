@@ -16,11 +16,13 @@ class PatchGANConfig:
     norm: str = "instance"  # "batch", "instance" or "none"
     spectral_norm: bool = False  # wrap convolutions in spectral normalisation
     kind_input: bool = False  # class-conditional runs: D also sees the kind as one-hot planes, so a brown panda looks fake
+    num_scales: int = 1  # discriminators on the picture at full, 1/2, 1/4 ... size (pix2pixHD); 1 = one
 
     def __post_init__(self) -> None:
         check(self.ndf >= 1, "discriminator.ndf", "must be >= 1")
         check(1 <= self.n_layers <= 6, "discriminator.n_layers", "must be in 1..6")
         one_of(self.norm, ("batch", "instance", "none"), "discriminator.norm")
+        check(1 <= self.num_scales <= 4, "discriminator.num_scales", "must be in 1..4")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +46,7 @@ class RunConfig:
     seed: int = 0  # seeds data order, augmentation and initialisation
     device: str = "auto"  # "auto" (CUDA, then CPU), "cpu" or "cuda"
     precision: str = "fp32"  # "fp32" or "bf16" (autocast)
+    channels_last: bool = False  # NHWC memory layout for the networks and batches (faster convolutions on recent CPUs and GPUs)
     log_every: int = 50  # steps between metric lines (JSONL + TensorBoard)
     sample_every: int = 500  # steps between sample grids; 0 = only at the end
     checkpoint_every: int = 1000  # steps between checkpoints; the last step always saves
@@ -59,3 +62,15 @@ class RunConfig:
         one_of(self.precision, ("fp32", "bf16"), "run.precision")
         check(self.log_every >= 1 and self.checkpoint_every >= 1, "run.log_every", "intervals must be >= 1")
         check(self.eval_every >= 0, "run.eval_every", "must be >= 0")
+
+
+@dataclasses.dataclass(frozen=True)
+class EMAConfig:
+    """Exponential moving average of the generator's weights; the average is what gets sampled and saved."""
+
+    decay: float = 0.999  # weight of the old average per step; 0 = off (sample the raw generator)
+    start: int = 0  # steps during which the average just copies the generator
+
+    def __post_init__(self) -> None:
+        check(0.0 <= self.decay < 1.0, "ema.decay", "must be in [0, 1)")
+        check(self.start >= 0, "ema.start", "must be >= 0")

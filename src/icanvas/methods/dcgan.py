@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from icanvas.config import check, one_of
 from icanvas.methods import register_method
-from icanvas.methods.common import OptimConfig, RunConfig
+from icanvas.methods.common import EMAConfig, OptimConfig, RunConfig
 
 if TYPE_CHECKING:  # annotations only: the builders import torch when they run
     from torch import nn
@@ -60,17 +60,6 @@ class DCGANLossConfig:
         one_of(self.gan, ("vanilla", "lsgan", "hinge"), "loss.gan")
         check(0.0 <= self.label_smoothing < 0.5, "loss.label_smoothing", "must be in [0, 0.5)")
         check(self.gan != "hinge" or self.label_smoothing == 0.0, "loss.label_smoothing", "has no meaning for the hinge loss; use 0")
-
-@dataclasses.dataclass(frozen=True)
-class EMAConfig:
-    """Exponential moving average of the generator's weights; the average is what gets sampled and saved."""
-
-    decay: float = 0.999  # weight of the old average per step; 0 = off (sample the raw generator)
-    start: int = 0  # steps during which the average just copies the generator
-
-    def __post_init__(self) -> None:
-        check(0.0 <= self.decay < 1.0, "ema.decay", "must be in [0, 1)")
-        check(self.start >= 0, "ema.start", "must be >= 0")
 
 @dataclasses.dataclass(frozen=True)
 class AugmentConfig:

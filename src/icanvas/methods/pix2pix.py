@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from icanvas.config import check, one_of
 from icanvas.methods import register_method
-from icanvas.methods.common import OptimConfig, PatchGANConfig, RunConfig
+from icanvas.methods.common import EMAConfig, OptimConfig, PatchGANConfig, RunConfig
 
 if TYPE_CHECKING:  # annotations only: the builders import torch when they run
     from torch import nn
@@ -92,13 +92,23 @@ class HintConfig:
     """Colour hints sampled from the photo at training time (sparse strokes + mask)."""
 
     enabled: bool = False  # True adds 4 input channels to the generator
-    max_strokes: int = 8  # hint strokes per image, uniform in [0, max]
-    stroke_width: int = 6  # px at 256 px
+    # "photo": short strokes coloured like the photo beneath them;
+    # "crayon": a few scribbles of one studio crayon inside the drawn object, whose colour the
+    # photo's object is recoloured to (so any crayon, even a blue one on a cat, steers the picture)
+    style: str = "photo"
+    max_strokes: int = 8  # hint strokes (crayon: scribbles) per image, uniform in [1, max]
+    stroke_width: int = 6  # px at 256 px (the studio's crayon is 9 px at 256)
     p_none: float = 0.3  # probability of an image with no hints at all
+    natural_p: float = 0.3  # crayon only: share of hinted images whose crayon is the one nearest the object's own colour
+    lightness: float = 0.8  # crayon only: share of the object's lightness gap to the crayon that recolouring closes (hue and chroma: all)
 
     def __post_init__(self) -> None:
+        one_of(self.style, ("photo", "crayon"), "hints.style")
         check(self.max_strokes >= 0, "hints.max_strokes", "must be >= 0")
+        check(self.stroke_width >= 1, "hints.stroke_width", "must be >= 1 px")
         check(0.0 <= self.p_none <= 1.0, "hints.p_none", "a probability in [0, 1]")
+        check(0.0 <= self.natural_p <= 1.0, "hints.natural_p", "a probability in [0, 1]")
+        check(0.0 <= self.lightness <= 1.0, "hints.lightness", "a share in [0, 1]")
 
 @dataclasses.dataclass(frozen=True)
 class DataConfig:
@@ -106,6 +116,7 @@ class DataConfig:
 
     load_size: int = 0  # resize to this before a random crop to image_size; 0 = no jitter crop
     flip: bool = True  # random horizontal flips
+    workers: int = 1  # threads that build a batch's examples (OpenCV releases the GIL); 1 = the loader thread alone
     kinds: tuple[str, ...] = ()  # class names for class-conditional training; () = all, unconditional
     # share of the square a user's drawing is framed to at inference (model meta "subject_fill");
     # 0 = the median span of the training drawings. Set it when what people draw is only part of
@@ -114,6 +125,7 @@ class DataConfig:
 
     def __post_init__(self) -> None:
         check(self.load_size >= 0, "data.load_size", "must be >= 0")
+        check(self.workers >= 1, "data.workers", "must be >= 1")
         check(0.0 <= self.subject_fill <= 1.0, "data.subject_fill", "a share of the square in [0, 1]; 0 = measure it")
 
 
@@ -124,10 +136,12 @@ class DataConfig:
 class LossConfig:
     gan: str = "lsgan"  # "vanilla" (BCE), "lsgan" (least squares) or "hinge"
     lambda_l1: float = 100.0  # weight of the L1 reconstruction loss; 0 = pure GAN
+    lambda_fm: float = 0.0  # weight of the feature-matching loss on D's layers (pix2pixHD); 0 = off
 
     def __post_init__(self) -> None:
         one_of(self.gan, ("vanilla", "lsgan", "hinge"), "loss.gan")
         check(self.lambda_l1 >= 0, "loss.lambda_l1", "must be >= 0")
+        check(self.lambda_fm >= 0, "loss.lambda_fm", "must be >= 0")
 
 
 def _build(config: UNetConfig) -> nn.Module:
@@ -156,6 +170,7 @@ class Pix2PixConfig:
     data: DataConfig = DataConfig()
     sketchify: SketchifyConfig = SketchifyConfig()
     hints: HintConfig = HintConfig()
+    ema: EMAConfig = EMAConfig(decay=0.0)  # off unless a preset sets it; when on, the average is sampled and saved
 
     def __post_init__(self) -> None:
         want = 4 if self.hints.enabled else 0

@@ -1,8 +1,9 @@
-"""PatchGAN discriminator: one real/fake score per overlapping image patch."""
+"""PatchGAN discriminator: one real/fake score per overlapping image patch (one scale, or several)."""
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import spectral_norm
 
@@ -34,3 +35,46 @@ class PatchGANDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
+
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Every block's activations (after each LeakyReLU), then the logits last."""
+        out = []
+        for layer in self.net:
+            x = layer(x)
+            if isinstance(layer, nn.LeakyReLU):
+                out.append(x)
+        return out + [x]
+
+
+class MultiScaleDiscriminator(nn.Module):
+    """``num_scales`` PatchGANs, each on the input shrunk by 2 once more (pix2pixHD): the coarse
+    ones judge the whole object's shape and colour, the full-size one its texture."""
+
+    def __init__(self, config: PatchGANConfig, in_channels: int) -> None:
+        super().__init__()
+        self.config = config
+        self.scales = nn.ModuleList(PatchGANDiscriminator(config, in_channels) for _ in range(config.num_scales))
+
+    def _inputs(self, x: torch.Tensor):
+        for i, d in enumerate(self.scales):
+            if i:
+                x = F.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False)  # (B, C, S / 2**i, ...)
+            yield d, x
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        return [d(xi) for d, xi in self._inputs(x)]
+
+    def features(self, x: torch.Tensor) -> list[list[torch.Tensor]]:
+        return [d.features(xi) for d, xi in self._inputs(x)]
+
+
+def build_discriminator(config: PatchGANConfig, in_channels: int) -> nn.Module:
+    """One PatchGAN (the state-dict layout of older runs) or a multi-scale set of them."""
+    if config.num_scales == 1:
+        return PatchGANDiscriminator(config, in_channels)
+    return MultiScaleDiscriminator(config, in_channels)
+
+
+def scale_features(d: nn.Module, x: torch.Tensor) -> list[list[torch.Tensor]]:
+    """Per scale, the activations then the logits, for either discriminator."""
+    return d.features(x) if isinstance(d, MultiScaleDiscriminator) else [d.features(x)]

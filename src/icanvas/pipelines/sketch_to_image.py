@@ -18,6 +18,7 @@ from PIL import Image
 from icanvas.checkpoint import ModelInfo, from_pretrained
 from icanvas.data.edges import ink_extent, ink_span, letterbox_sketch, normalize_edge_map
 from icanvas.data.hints import encode_hints
+from icanvas.data.regions import paint_region
 from icanvas.data.images import Drawing, letterbox, normalize_drawing, read_image, unletterbox
 from icanvas.errors import ICanvasError
 from icanvas.runtime.onnx import Backend, OnnxBackend, TorchBackend, cached_onnx, onnxruntime_available
@@ -26,9 +27,6 @@ from icanvas.sheets import tensor_to_uint8
 MAX_OUTPUT_SIDE = 1024  # longest side of a returned picture, px
 CROP_MARGIN = 0.08  # margin around the drawn region, as a fraction of its longer side
 MIN_STROKE = 2  # px of 1-px skeleton: shorter marks are dropped when lines are redrawn (keeps dots)
-GAP_CLOSE = 3  # px at the model's size: gaps in an outline up to about twice this still count as closed
-MIN_ENCLOSED = 0.15  # enclosed paper below this share of the ink's convex hull: the outline is open, use the hull
-FEATHER = 2.0  # px, Gaussian sigma of the soft edge where paint fades to paper
 
 
 @dataclass(frozen=True)
@@ -49,32 +47,6 @@ def ink_box(lines: np.ndarray, margin: float = CROP_MARGIN) -> tuple[int, int, i
     x0, y0, x1, y1 = ink
     pad = int(round(margin * max(x1 - x0, y1 - y0))) + 2
     return max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad)
-
-
-def paint_region(lines: np.ndarray) -> np.ndarray:
-    """Where a picture of this drawing may be painted: (S, S) uint8 lines -> (S, S) float32 weights in [0, 1].
-
-    The inside of the drawn outlines (paper not reachable from the border once gaps up to
-    ~2 x GAP_CLOSE px are closed), plus the lines themselves; an open doodle that encloses almost
-    nothing uses the convex hull of its ink instead. The edge is feathered. Models trained on
-    objects on white paper sometimes paint blobs in empty paper; outside this region the
-    picture fades to white.
-    """
-    ink = (lines < 128).astype(np.uint8)
-    if not ink.any():
-        return np.ones(lines.shape, np.float32)
-    k = 2 * GAP_CLOSE + 1
-    walls = cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
-    h, w = lines.shape
-    flood = np.pad(1 - walls, 1, constant_values=1)  # a ring of paper so the border is one region
-    _, filled, _, _ = cv2.floodFill(flood * 255, None, (0, 0), 128)
-    outside = filled[1:-1, 1:-1] == 128
-    inside = ~outside
-    hull = np.zeros((h, w), np.uint8)
-    cv2.fillConvexPoly(hull, cv2.convexHull(cv2.findNonZero(ink)), 1)
-    enclosed = np.count_nonzero(inside & (walls == 0))
-    region = inside if enclosed >= MIN_ENCLOSED * max(1, int(hull.sum())) else hull.astype(bool) | (walls > 0)
-    return cv2.GaussianBlur(region.astype(np.float32), (0, 0), FEATHER)
 
 
 def keep_inside(picture: np.ndarray, lines: np.ndarray) -> np.ndarray:
@@ -114,7 +86,8 @@ class SketchToImage:
         box = ink_box(drawing.lines)
         x0, y0, x1, y1 = box
         pad = self.framing_pad(drawing.lines, box)
-        lines, placement = letterbox_sketch(np.pad(drawing.lines[y0:y1, x0:x1], pad, constant_values=255), self.size)
+        page = self.pencil(drawing)
+        lines, placement = letterbox_sketch(np.pad(page[y0:y1, x0:x1], pad, constant_values=255), self.size)
         if self.line_width:
             redrawn = normalize_edge_map(lines, line_width=int(self.line_width), min_component=MIN_STROKE)
             lines = redrawn if (redrawn < 128).any() else lines
@@ -124,6 +97,14 @@ class SketchToImage:
             mask, _ = letterbox(np.pad(drawing.color_mask[y0:y1, x0:x1].astype(np.uint8) * 255, pad), self.size, fill=0)
             x = np.concatenate([x, encode_hints(colors, mask > 127)], axis=0)  # (5, S, S)
         return x, box, (placement, pad)
+
+    def pencil(self, drawing: Drawing) -> np.ndarray:
+        """The lines the model sees: a model that takes crayons as hints does not see them as ink too
+        (unless the drawing is all crayon)."""
+        if not self.hints or not drawing.color_mask.any():
+            return drawing.lines
+        lines = np.where(drawing.color_mask, 255, drawing.lines).astype(np.uint8)
+        return lines if (lines < 128).any() else drawing.lines
 
     def framing_pad(self, lines: np.ndarray, box: tuple) -> int:
         """Paper (px) to add on every side of the ``box`` crop so the ink spans ``subject_fill`` of the square."""

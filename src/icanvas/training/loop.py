@@ -149,10 +149,14 @@ def _card(cfg: Any, prepared: Any, result_steps: int, seconds: float, commands: 
     training = [steps]
     if hasattr(cfg, "sketchify"):
         training.append(f"- Sketchify augmentation: {'on' if cfg.sketchify.enabled else 'off'}")
-    if hasattr(cfg, "ema"):  # unconditional GANs: the stabilisers in use
+    if hasattr(cfg, "augment"):  # unconditional GANs: the stabilisers in use
         training.append(f"- Stabilisers: EMA of G {cfg.ema.decay or 'off'}; differentiable augmentation "
                         f"{', '.join(cfg.augment.policy) or 'off'}; label smoothing {cfg.loss.label_smoothing or 'off'}; "
                         f"spectral norm in D {'on' if cfg.discriminator.spectral_norm else 'off'}")
+    elif hasattr(cfg, "ema"):  # pix2pix: what shapes the pictures beyond L1 + GAN
+        training.append(f"- EMA of G {cfg.ema.decay or 'off'}; discriminator scales {cfg.discriminator.num_scales}; "
+                        f"feature matching {cfg.loss.lambda_fm or 'off'}; L1 weight {cfg.loss.lambda_l1:g}; "
+                        f"precision {cfg.run.precision}")
     runs = f" in {len(commands)} invocations (--resume)" if len(commands) > 1 else ""
     training += [f"- Time: {seconds / 60:.1f} min{runs} on {device.type} ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)",
                  f"- Command: `{commands[0] if commands else ''}`"]
@@ -200,6 +204,9 @@ def run_training(cfg: Any, data_dirs: list[Path], run_dir: Path, *, resume: bool
     """
     run_dir = Path(run_dir)
     device = select_device(cfg.run.device)
+    if device.type == "cuda":  # fixed input sizes: let cuDNN pick its fastest kernels; TF32 for fp32 matmuls
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
     info = dist_util.init_distributed(device)
     if cfg.run.threads or info.enabled:
         torch.set_num_threads(cfg.run.threads or max(1, (os.cpu_count() or 1) // info.world_size))

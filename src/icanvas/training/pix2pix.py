@@ -7,6 +7,7 @@ logging, checkpoints and resume. The recipe loads the prepared sketch/photo pair
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from icanvas.data.datasets import PairBatcher, load_pairs, read_manifest
 from icanvas.data.sketchify import Sketchify
 from icanvas.errors import DatasetError
 from icanvas.methods.pix2pix import Pix2PixConfig
-from icanvas.models.patchgan import PatchGANDiscriminator
+from icanvas.models.patchgan import build_discriminator, scale_features
 from icanvas.models.unet import UNetGenerator
 from icanvas.sheets import grid, tensor_to_uint8
 from icanvas.training.distributed import DistInfo
@@ -50,11 +51,16 @@ class Pix2PixTrainer:
         g = UNetGenerator(cfg.generator).to(device)
         self.kind_planes = cfg.generator.num_classes if cfg.discriminator.kind_input else 0
         d_in = cfg.generator.in_channels + cfg.generator.hint_channels + cfg.generator.out_channels + self.kind_planes
-        d = PatchGANDiscriminator(cfg.discriminator, in_channels=d_in).to(device)
+        d = build_discriminator(cfg.discriminator, in_channels=d_in).to(device)
+        if cfg.run.channels_last:
+            g, d = g.to(memory_format=torch.channels_last), d.to(memory_format=torch.channels_last)
         if dist_info.enabled:
             ids = [device.index] if device.type == "cuda" else None
             g, d = DDP(g, device_ids=ids), DDP(d, device_ids=ids)
         self.G, self.D = g, d
+        # the exponential moving average of G's weights: what is sampled and saved when on
+        self.ema = copy.deepcopy(unwrap(g)).eval().requires_grad_(False) if cfg.ema.decay > 0 else None
+        self.steps_done = 0
         o = cfg.optim
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=o.lr_g, betas=(o.beta1, o.beta2))
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=o.lr_d, betas=(o.beta1, o.beta2))
@@ -66,7 +72,10 @@ class Pix2PixTrainer:
     # ------------------------------------------------------------------ data
 
     def to_device(self, batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
-        return {k: torch.from_numpy(v).to(self.device, non_blocking=True) for k, v in batch.items()}
+        out = {k: torch.from_numpy(v).to(self.device, non_blocking=True) for k, v in batch.items()}
+        if self.cfg.run.channels_last:
+            out = {k: v.contiguous(memory_format=torch.channels_last) if v.ndim == 4 else v for k, v in out.items()}
+        return out
 
     def condition(self, b: dict[str, torch.Tensor]) -> torch.Tensor:
         """Generator input: sketch (+ hints), (B, 1 [+4], S, S)."""
@@ -85,33 +94,62 @@ class Pix2PixTrainer:
 
     # ------------------------------------------------------------------ loss phases
 
+    def _scores(self, d: nn.Module, x: torch.Tensor, features: bool = False) -> list:
+        """Per discriminator scale: its logits, or (with ``features``) its activations then its logits."""
+        if features:
+            return scale_features(d, x)
+        out = d(x)
+        return out if isinstance(out, list) else [out]
+
     def d_step(self, b: dict[str, torch.Tensor], fake: torch.Tensor) -> dict[str, float]:
         cond = self.d_condition(b)
         with torch.autocast(**self.autocast):
             # one D pass over [real; fake] so DDP sees a single forward per backward
             pairs = torch.cat([torch.cat([cond, b["photo"]], 1), torch.cat([cond, fake.detach()], 1)], 0)
-            real_logits, fake_logits = self.D(pairs).chunk(2, dim=0)
-            loss = self.gan.d(real_logits.float(), fake_logits.float())
+            scales = [s.float().chunk(2, dim=0) for s in self._scores(self.D, pairs)]
+            loss = sum(self.gan.d(real, fake_) for real, fake_ in scales) / len(scales)
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_d.step()
-        return {"loss_d": loss.item(), "d_real": real_logits.mean().item(), "d_fake": fake_logits.mean().item()}
+        return {"loss_d": loss.item(), "d_real": scales[0][0].mean().item(), "d_fake": scales[0][1].mean().item()}
 
     def g_step(self, b: dict[str, torch.Tensor], fake: torch.Tensor) -> dict[str, float]:
         d = unwrap(self.D)  # no DDP reduction for D in this phase: its grads are not used
         d.requires_grad_(False)
+        lf = self.cfg.loss.lambda_fm
+        out: dict[str, float] = {}
         try:
             with torch.autocast(**self.autocast):
-                logits = d(torch.cat([self.d_condition(b), fake], 1))
-                adv = self.gan.g(logits.float())
+                cond = self.d_condition(b)
+                fake_s = self._scores(d, torch.cat([cond, fake], 1), features=lf > 0)
+                logits = [s[-1] for s in fake_s] if lf > 0 else fake_s
+                adv = sum(self.gan.g(lg.float()) for lg in logits) / len(logits)
                 l1 = F.l1_loss(fake.float(), b["photo"])
                 loss = adv + self.cfg.loss.lambda_l1 * l1
+                if lf > 0:  # match D's activations on the real pair, layer by layer (pix2pixHD)
+                    with torch.no_grad():
+                        real_s = self._scores(d, torch.cat([cond, b["photo"]], 1), features=True)
+                    fm = sum(F.l1_loss(f.float(), r.float()) for fs, rs in zip(fake_s, real_s)
+                             for f, r in zip(fs[:-1], rs[:-1])) / len(fake_s)
+                    loss = loss + lf * fm
+                    out["loss_fm"] = fm.item()
             self.opt_g.zero_grad(set_to_none=True)
             loss.backward()
             self.opt_g.step()
         finally:
             d.requires_grad_(True)
-        return {"loss_g": loss.item(), "loss_g_gan": adv.item(), "loss_l1": l1.item()}
+        return {"loss_g": loss.item(), "loss_g_gan": adv.item(), "loss_l1": l1.item()} | out
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        if self.ema is None:
+            return
+        beta = 0.0 if self.steps_done <= self.cfg.ema.start else self.cfg.ema.decay
+        g = unwrap(self.G)
+        for pe, p in zip(self.ema.parameters(), g.parameters()):
+            pe.lerp_(p, 1.0 - beta)  # pe = beta * pe + (1 - beta) * p
+        for be, bg in zip(self.ema.buffers(), g.buffers()):
+            be.copy_(bg)
 
     def train_step(self, batch: dict[str, np.ndarray]) -> dict[str, float]:
         b = self.to_device(batch)
@@ -123,23 +161,27 @@ class Pix2PixTrainer:
         out |= self.g_step(b, fake)
         for s in self.sched:
             s.step()
+        self.steps_done += 1
+        self._update_ema()
         out["lr"] = self.sched[0].get_last_lr()[0]
         return out
 
     @torch.no_grad()
     def generate(self, batch: dict[str, np.ndarray]) -> torch.Tensor:
         b = self.to_device(batch)
-        g = unwrap(self.G)
+        g = self.generator
+        was_training = g.training
         g.eval()
         out = g(self.condition(b), self._label(b))
-        g.train()
+        g.train(was_training)
         return out
 
     # ------------------------------------------------------------------ state
 
     @property
     def generator(self) -> nn.Module:
-        return unwrap(self.G)
+        """The generator that is sampled and saved: the EMA when on, else G."""
+        return self.ema if self.ema is not None else unwrap(self.G)
 
     @property
     def model_config(self) -> Any:
@@ -152,6 +194,8 @@ class Pix2PixTrainer:
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
             "sched": [s.state_dict() for s in self.sched],
+            "ema": self.ema.state_dict() if self.ema is not None else None,
+            "steps_done": self.steps_done,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -161,6 +205,9 @@ class Pix2PixTrainer:
         self.opt_d.load_state_dict(state["opt_d"])
         for s, sd in zip(self.sched, state["sched"]):
             s.load_state_dict(sd)
+        self.steps_done = int(state.get("steps_done", self.sched[0].last_epoch))
+        if self.ema is not None:  # a run that had no EMA yet starts its average from G
+            self.ema.load_state_dict(state["ema"] if state.get("ema") is not None else state["generator"])
 
     def warm_start(self, state: dict[str, Any], source_kinds: list[str]) -> None:
         """Start from another pix2pix run's weights (see :mod:`.warm_start`); kind tables follow ``data.kinds``."""
@@ -170,6 +217,8 @@ class Pix2PixTrainer:
         rows = kind_rows(source_kinds, list(self.cfg.data.kinds)) if self.cfg.generator.num_classes else []
         g_map = {k: (0, rows) for k in g_src if k == "class_embed.weight" or (k.startswith("film.") and k.endswith(".weight"))}
         load_matching(unwrap(self.G), g_src, g_map if rows else {})
+        if self.ema is not None:
+            self.ema.load_state_dict(unwrap(self.G).state_dict())
         d = unwrap(self.D)
         own = d.state_dict()
         first = next(k for k, v in own.items() if v.ndim == 4)  # the first conv sees the inputs
