@@ -20,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from icanvas.data.edges import ink_extent, resize_sketch
+from icanvas.data.edges import ink_extent, resize_sketch, thin
 from icanvas.errors import DatasetError, InputImageError
 from icanvas.methods.recognizer import RecognizerDataConfig
 
@@ -137,7 +137,7 @@ def sketch_to_bitmap(lines: np.ndarray, size: int = BITMAP_SIDE) -> np.ndarray:
     crop = arr[max(0, y0 - 1) : y1 + 1, max(0, x0 - 1) : x1 + 1]
     k = _WORK_SIDE / max(crop.shape)
     crop = resize_sketch(crop, max(1, round(crop.shape[1] * k)), max(1, round(crop.shape[0] * k)))  # long side 256
-    skeleton = cv2.ximgproc.thinning(np.where(crop < 128, 255, 0).astype(np.uint8))  # (h, w) 255 on centre lines
+    skeleton = thin(np.where(crop < 128, 255, 0).astype(np.uint8))  # (h, w) 255 on centre lines
     sy, sx = np.nonzero(skeleton)
     if len(sx) == 0:  # thinning keeps at least a pixel of any blob; guard anyway
         sy, sx = np.nonzero(crop < 128)

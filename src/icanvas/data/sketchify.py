@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
+from icanvas.data.edges import thin
 from icanvas.errors import ConfigError, InputImageError
 from icanvas.methods.pix2pix import SketchifyConfig
 
@@ -127,7 +128,7 @@ class Sketchify:
         # thin at half resolution (about 5x cheaper), then draw back smoothly at full resolution
         size = (max(1, w // 2), max(1, h // 2))
         half = _binary(cv2.resize(merged, size, interpolation=cv2.INTER_AREA), 96)
-        skeleton = cv2.ximgproc.thinning(half)  # (H/2, W/2) 1-px centre lines
+        skeleton = thin(half)  # (H/2, W/2) 1-px centre lines
         if _count(skeleton) == 0:
             return ink
         soft = cv2.GaussianBlur(cv2.resize(skeleton, (w, h), interpolation=cv2.INTER_LINEAR), (0, 0), 1.2)
