@@ -10,8 +10,8 @@ BUNDLE := src/icanvas/bundled
 ZAPPOS := UT-Zappos50K shoes / edges2handbags (pix2pix) via edges2shoes_handbags; research / non-commercial
 KINDS_DATA := shoe_hed shoe_xdog handbag_hed handbag_xdog cat panda car face
 
-.PHONY: models data sketch sketch-nobg recognizer surprise anime
-models: sketch recognizer surprise anime
+.PHONY: models data sketch sketch-nobg crayons recognizer surprise anime
+models: crayons sketch recognizer surprise anime
 
 data: $(addprefix $(WORK)/data/,$(addsuffix /manifest.json,$(KINDS_DATA)))
 
@@ -29,6 +29,8 @@ $(WORK)/data/face/manifest.json:
 	$(I) prepare $(DATA)/photos/cartoon_face $(@D) --kind face --data-terms "Google Cartoon Set, CC BY 4.0"
 $(WORK)/data/face_box/manifest.json:
 	$(I) prepare $(DATA)/photos/cartoon_face $(@D) --box 0.2,0.27,0.8,0.87 --kind face --data-terms "Google Cartoon Set, CC BY 4.0"
+$(WORK)/data/character/manifest.json:
+	$(I) prepare $(DATA)/selfie2anime/trainB $(@D) --kind character --data-terms "selfie2anime (U-GAT-IT) anime faces; research / non-commercial"
 
 # photo kinds with their backgrounds kept (the second base run's data and the car model's), and cropped to the
 # animal with the background kept (the panda model's data: pandas are often small in the scene)
@@ -43,7 +45,7 @@ $(WORK)/data/%_subject/manifest.json:
 # The sketch-to-picture models: a class-conditional base run over every kind, stopped at step
 # $(BASE_STEP), then one short fine-tune per kind model from it (configs/icanvas-256-kind.yaml).
 BASE_STEP := 3047
-KIND_MODELS := shoe_handbag cat panda car face
+KIND_MODELS := panda
 comma := ,
 DATA_shoe_handbag := shoe_hed shoe_xdog handbag_hed handbag_xdog
 KINDS_shoe_handbag := shoe,handbag
@@ -75,6 +77,25 @@ kind-%:
 	    --set "data.kinds=[$(or $(KINDS_$*),$*)]" --set generator.num_classes=$(words $(subst $(comma), ,$(or $(KINDS_$*),$*))) \
 	    --set run.init_from=$(WORK)/$(or $(BASE_$*),icanvas-256) $(if $(STEPS_$*),--set run.steps=$(STEPS_$*)) $$(test -d $(WORK)/$*/checkpoint && echo --resume)
 	$(I) export --model $(WORK)/$*/model --folder $(BUNDLE)/$*
+
+# The sketch-to-picture models with crayons (configs/icanvas-256-crayon.yaml): one run per kind
+# from scratch, at the steps the bundled models were trained for. They are meant for a GPU
+# (the six runs took 7.5 min side by side on one); on 2 CPU cores each takes many hours.
+CRAYON_MODELS := shoe_handbag cat car face character
+CRAYON_STEPS_shoe_handbag := 2333
+CRAYON_STEPS_cat := 2208
+CRAYON_STEPS_car := 2188
+CRAYON_STEPS_face := 2150
+CRAYON_STEPS_character := 1997
+CRAYON_DATA_car := car_nobg
+crayons: $(addprefix crayon-,$(CRAYON_MODELS))
+
+crayon-%:
+	$(MAKE) $(addprefix $(WORK)/data/,$(addsuffix /manifest.json,$(or $(CRAYON_DATA_$*),$(DATA_$*),$*)))
+	$(I) train --config icanvas-256-crayon $(addprefix --data $(WORK)/data/,$(or $(CRAYON_DATA_$*),$(DATA_$*),$*)) --out $(WORK)/crayon-$* \
+	    --set "data.kinds=[$(or $(KINDS_$*),$*)]" --set generator.num_classes=$(words $(subst $(comma), ,$(or $(KINDS_$*),$*))) \
+	    --set run.steps=$(CRAYON_STEPS_$*) $$(test -d $(WORK)/crayon-$*/checkpoint && echo --resume)
+	$(I) export --model $(WORK)/crayon-$*/model --folder $(BUNDLE)/$*
 
 recognizer:
 	$(I) train --config recognizer --data $(DATA)/quickdraw/bitmaps --out $(WORK)/recognizer \

@@ -17,7 +17,7 @@ from icanvas.data.images import Drawing
 from icanvas.data.quickdraw import read_strokes
 from icanvas.errors import DatasetError
 
-QUICKDRAW_NAMES = {"handbag": "purse"}  # product kind -> Quick, Draw! class name, where they differ
+QUICKDRAW_NAMES = {"handbag": "purse", "character": "face"}  # product kind -> Quick, Draw! class name, where they differ
 HUMAN_SIZE = 256  # px: side of the rendered human sketches
 HUMAN_PEN = "medium"  # the studio's default pencil
 HUMAN_MARGIN = 0.08  # paper around the drawing, fraction of the side

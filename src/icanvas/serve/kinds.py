@@ -29,6 +29,7 @@ KIND_TABLE: dict[str, tuple[dict[str, str], str]] = {
     "panda": ({"ko": "판다", "en": "Panda"}, "panda"),
     "car": ({"ko": "자동차", "en": "Car"}, "car"),
     "face": ({"ko": "얼굴", "en": "Face"}, "face"),
+    "character": ({"ko": "캐릭터", "en": "Character"}, "character"),
 }
 AVATARS = ("bear", "bunny", "cat", "dog", "fox", "lion", "owl", "panda", "penguin", "tiger")  # avatar icon ids
 RECOGNIZER_NAME = "recognizer"  # model folder name of the doodle recognizer

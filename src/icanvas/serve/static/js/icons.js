@@ -28,6 +28,7 @@ const ICONS = new Set([
   "bicycle",
   "car",
   "cat",
+  "character",
   "check",
   "clock",
   "close",
