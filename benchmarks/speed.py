@@ -8,6 +8,8 @@ Inference: ms per image at batch 1 and images/s at batch 8, eager PyTorch and on
 for the reference pix2pix generator (U-Net 256, ngf 64, batch norm) and our presets' generators.
 Training: images/s per preset, and the time spent building batches (decoding is done once,
 so this is jitter + sketchify + hints) as a share of a training step.
+Training paths: images/s of the bundled CPU recipe's step in fp32 NCHW (the old path), bf16
+autocast, channels-last and both, with the speed-up over the old path, in the same run.
 All numbers are medians of ``--repeats`` timed runs after warm-up.
 """
 
@@ -31,7 +33,8 @@ from icanvas.runtime.onnx import OnnxBackend, TorchBackend, export_onnx
 
 GENERATORS = {  # label -> preset whose generator is measured
     "reference pix2pix 256 (ngf 64, BN)": "pix2pix-reference",
-    "ours icanvas-256-kind (bundled, one per kind)": "icanvas-256-kind",
+    "ours icanvas-256-crayon (bundled, one per kind, crayons)": "icanvas-256-crayon",
+    "ours icanvas-256-kind (bundled panda)": "icanvas-256-kind",
     "ours icanvas-256 (class-conditional base)": "icanvas-256",
     "ours pix2pix-256": "pix2pix-256",
     "ours pix2pix-128": "pix2pix-128",
@@ -61,7 +64,7 @@ def bench_inference(repeats: int, threads: int) -> list[tuple]:
         info = ModelInfo(path=tmp, method="pix2pix", config=cfg)
         onnx_path = export_onnx(g, info, tmp / f"{preset}.onnx")
         eager, ort = TorchBackend(g), OnnxBackend(onnx_path, threads=threads)
-        x1 = np.random.default_rng(0).uniform(-1, 1, (1, cfg.in_channels, cfg.image_size, cfg.image_size)).astype(np.float32)
+        x1 = np.random.default_rng(0).uniform(-1, 1, (1, cfg.in_channels + cfg.hint_channels, cfg.image_size, cfg.image_size)).astype(np.float32)
         x8 = np.repeat(x1, 8, axis=0)
         lab1, lab8 = (np.zeros(1, np.int64), np.zeros(8, np.int64)) if cfg.num_classes else (None, None)
         r = [label, cfg.image_size, count_parameters(g) / 1e6]
@@ -132,6 +135,36 @@ def bench_training(steps: int) -> list[tuple]:
     return rows
 
 
+TRAIN_PATHS = {  # label -> run settings; the first is the baseline the others are compared with
+    "fp32, NCHW (the old path)": {},
+    "bf16 autocast": {"precision": "bf16"},
+    "fp32, channels-last": {"channels_last": True},
+    "bf16 autocast + channels-last": {"precision": "bf16", "channels_last": True},
+}
+
+
+def bench_training_paths(preset: str, steps: int) -> list[tuple]:
+    """Images/s of one preset's training step on this CPU along each of TRAIN_PATHS, same data and seed."""
+    from icanvas.training.pix2pix import Pix2PixTrainer
+
+    rows = []
+    for label, run in TRAIN_PATHS.items():
+        cfg = load_train_config(preset)
+        cfg = replace(cfg, run=replace(cfg.run, steps=1000, device="cpu", **run))
+        size, bs = cfg.generator.image_size, cfg.run.batch_size
+        rng = np.random.default_rng(0)
+        batch = {"sketch": rng.uniform(-1, 1, (bs, 1, size, size)).astype(np.float32),
+                 "photo": rng.uniform(-1, 1, (bs, 3, size, size)).astype(np.float32),
+                 "label": np.zeros(bs, np.int64)}
+        if cfg.generator.hint_channels:
+            batch["hint"] = np.zeros((bs, cfg.generator.hint_channels, size, size), np.float32)
+        torch.manual_seed(0)
+        trainer = Pix2PixTrainer(cfg, torch.device("cpu"))
+        step = median_time(lambda: trainer.train_step(batch), steps, warmup=1)
+        rows.append((label, size, bs, bs / step, 1000 * step))
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=os.cpu_count(), help="CPU threads for both runtimes")
@@ -162,6 +195,13 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|---:|---:|")
     for r in bench_training(args.train_steps):
         print(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]:.2f} | {r[4]:.0f} | {r[5]:.1f} | {r[6]:.1f}% |")
+    preset = "icanvas-256-kind"
+    print(f"\nTraining paths of {preset} on this CPU (one step, median of {args.train_steps}; same weights and batch):\n")
+    print("| path | px | batch | images/s | ms/step | speed-up |")
+    print("|---|---:|---:|---:|---:|---:|")
+    paths = bench_training_paths(preset, args.train_steps)
+    for r in paths:
+        print(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]:.2f} | {r[4]:.0f} | {r[3] / paths[0][3]:.2f}x |")
     print("\n(the training loop builds the next batch in a background thread while the current one trains,")
     print(" so the wait it logs as data_wait_fraction in metrics.jsonl is at most the share above)")
 
