@@ -80,6 +80,24 @@ def find_model_for(name: str | Path, method: str = "pix2pix") -> tuple[Path, str
         raise
 
 
+MAKES = {  # method -> what its models make, and the command that uses them
+    "pix2pix": "pictures from drawings (icanvas generate)",
+    "dcgan": "pictures from nothing (icanvas sample)",
+    "recognizer": "guesses of what a drawing shows (icanvas recognize)",
+    "translation": "character styles for photos (icanvas stylize --style)",
+}
+
+
+def require_method(folder: str | Path, method: str) -> None:
+    """Raise a clear error when the model folder is not of ``method``: what it makes, and which models fit."""
+    info = read_model_info(folder)
+    if info.method == method:
+        return
+    fitting = ", ".join(e.name for e in list_models() if e.method == method) or "none installed"
+    raise ModelNotFoundError(f"{Path(folder).name} is a {info.method} model: it makes {MAKES.get(info.method, info.method)}.",
+                             f"Models that make {MAKES.get(method, method)}: {fitting}.")
+
+
 def _entry(path: Path, source: str) -> ModelEntry | None:
     try:
         info = read_model_info(path)

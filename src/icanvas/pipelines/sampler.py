@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from icanvas.catalog import require_method
 from icanvas.checkpoint import ModelInfo, from_pretrained
 from icanvas.errors import ConfigError
 from icanvas.models.dcgan import latent_vectors, slerp
@@ -37,6 +38,7 @@ class Sampler:
 
     @classmethod
     def from_pretrained(cls, folder: str | Path) -> "Sampler":
+        require_method(folder, "dcgan")
         generator, info = from_pretrained(folder)
         return cls(generator, info)
 

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from icanvas.catalog import require_method
 from icanvas.checkpoint import ModelInfo, from_pretrained
 from icanvas.data.edges import ink_extent, ink_span, letterbox_sketch, normalize_edge_map
 from icanvas.data.hints import encode_hints
@@ -74,6 +75,7 @@ class SketchToImage:
     @classmethod
     def from_pretrained(cls, folder: str | Path, backend: str = "auto", keep_inside: bool = True) -> "SketchToImage":
         """``backend``: 'auto' (onnxruntime when installed), 'onnx' or 'torch'."""
+        require_method(folder, "pix2pix")
         generator, info = from_pretrained(folder)
         if backend == "onnx" or (backend == "auto" and onnxruntime_available()):
             return cls(OnnxBackend(cached_onnx(generator, info)), info, keep_inside)

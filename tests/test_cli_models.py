@@ -1,0 +1,27 @@
+"""A command given a model of the wrong kind says what that model makes and which models fit (exit 2)."""
+
+import numpy as np
+from PIL import Image
+
+from tests.cli_run import run_cli as run
+
+
+def _doodle(path):
+    page = np.full((64, 64, 3), 255, np.uint8)
+    page[20:44, 30:33] = 0
+    Image.fromarray(page).save(path)
+    return path
+
+
+def test_generate_with_a_model_that_takes_no_drawings(monkeypatch, capsys, tmp_path):
+    doodle = _doodle(tmp_path / "d.png")
+    for name, makes in (("anime_face", "pictures from nothing"), ("recognizer", "guesses of what a drawing shows"),
+                        ("anime", "character styles for photos")):
+        code, text = run(monkeypatch, capsys, "generate", "--model", name, doodle, "-o", tmp_path / "o.png")
+        assert code == 2 and "Traceback" not in text, text
+        assert makes in text and "cat" in text and "shoe_handbag" in text  # the models that do take drawings
+
+
+def test_sample_with_a_sketch_model(monkeypatch, capsys, tmp_path):
+    code, text = run(monkeypatch, capsys, "sample", "--model", "cat", "-o", tmp_path / "s.png")
+    assert code == 2 and "pictures from drawings" in text and "anime_face" in text
