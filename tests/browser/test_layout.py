@@ -1,0 +1,46 @@
+"""Every kind and the main buttons are on screen, with no sideways scrolling, on a phone, a
+tablet either way and a laptop, in Korean and in English."""
+
+from __future__ import annotations
+
+import pytest
+
+from icanvas.serve.kinds import KIND_TABLE
+from tests.browser.conftest import LANDSCAPE, PHONE, PORTRAIT
+from tests.browser.helpers import tid
+
+LAPTOP = {"width": 1280, "height": 800}
+
+# controls whose box lies outside the page or outside a scrolling/clipping box around them
+HIDDEN_JS = """() => {
+  const W = document.documentElement.clientWidth;
+  const hidden = [];
+  for (const el of document.querySelectorAll('[data-testid^=kind-]:not([data-testid=kind-picker]), [data-testid=generate], [data-testid=download], [data-testid=save], [data-testid=live]')) {
+    const r = el.getBoundingClientRect();
+    let clipped = r.width === 0 || r.right > W + 1 || r.left < -1;
+    for (let p = el.parentElement; p && !clipped; p = p.parentElement) {
+      const pr = p.getBoundingClientRect();
+      if (getComputedStyle(p).overflowX !== 'visible' && (r.right > pr.right + 1 || r.left < pr.left - 1)) clipped = true;
+    }
+    if (clipped) hidden.push(el.dataset.testid);
+  }
+  return hidden;
+}"""
+
+
+@pytest.fixture(scope="module")
+def pipelines(tiny_pipe):
+    """Every kind the studio knows (the tiny model draws them all as a cat): the longest kind row."""
+    return {k: (tiny_pipe, "cat") for k in KIND_TABLE}
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+@pytest.mark.parametrize("size", [PHONE, PORTRAIT, LANDSCAPE, LAPTOP], ids=lambda s: f"{s['width']}x{s['height']}")
+def test_every_kind_and_button_is_on_screen(open_page, lang, size):
+    page = open_page(size)
+    page.click(tid(f"lang-{lang}"))
+    kinds = page.locator(".kind-btn").count()
+    assert kinds == len(KIND_TABLE)
+    assert page.evaluate("document.documentElement.scrollWidth") <= size["width"]  # no sideways scrolling
+    assert page.evaluate(HIDDEN_JS) == []
+    assert page.js_errors == []
