@@ -44,3 +44,15 @@ def test_every_kind_and_button_is_on_screen(open_page, lang, size):
     assert page.evaluate("document.documentElement.scrollWidth") <= size["width"]  # no sideways scrolling
     assert page.evaluate(HIDDEN_JS) == []
     assert page.js_errors == []
+
+
+def test_korean_gets_the_studios_own_font_when_the_device_has_none(open_page, live_server):
+    page = open_page(LANDSCAPE)
+    assert page.locator("html").get_attribute("lang") == "ko"
+    loaded = page.evaluate("""async () => {
+        await document.fonts.ready;
+        return [...document.fonts].filter((f) => f.family.replace(/"/g, '') === 'iCanvas Hangul' && f.status === 'loaded').length;
+    }""")
+    assert loaded >= 1  # the Korean words on the page pulled it in (or a local NanumGothic stood in)
+    reply = page.request.get(live_server.url + "/static/fonts/icanvas-hangul-700.woff2")
+    assert reply.status == 200 and reply.body()[:4] == b"wOF2"
