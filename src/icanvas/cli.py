@@ -354,6 +354,9 @@ def serve(
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
         studio_log.addHandler(handler)
+    from icanvas.serve.http import check_port_free
+
+    check_port_free(settings.host, settings.port)  # before the data folder is created or migrated
     shown = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
     out.print(f"iCanvas studio: http://{shown}:{settings.port}  (data in {settings.data_dir}; Ctrl+C stops)")
     if reload:  # the reloader imports the app itself, so the settings travel as environment variables

@@ -24,6 +24,7 @@ from typing import Any
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from icanvas.errors import ConfigError
 from icanvas.serve.settings import Settings
 
 log = logging.getLogger("icanvas.serve")
@@ -107,6 +108,25 @@ def protocol_for(settings: Settings) -> type[GuardedH11Protocol]:
     """The protocol class with the deadlines of ``settings``."""
     return type("StudioH11Protocol", (GuardedH11Protocol,), {
         "header_timeout_s": settings.header_timeout_s, "body_timeout_s": settings.body_timeout_s})
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Raise a clear error when ``host:port`` cannot be listened on (another program has it), before
+    anything is created: uvicorn would only fail after the app had started."""
+    import errno
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: a port in TIME_WAIT is free
+        try:
+            sock.bind((host, port))
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                raise ConfigError(f"Port {port} on {host} is already in use: another program (perhaps another iCanvas studio) is listening there.",
+                                  f"Stop that program, or start the studio on another port: icanvas serve --port {port + 1} (or ICANVAS_PORT={port + 1}).") from e
+            raise ConfigError(f"Cannot listen on {host}:{port} ({e.strerror}).",
+                              "Check --host (or ICANVAS_HOST); ports below 1024 need administrator rights.") from e
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
