@@ -25,3 +25,11 @@ def test_generate_with_a_model_that_takes_no_drawings(monkeypatch, capsys, tmp_p
 def test_sample_with_a_sketch_model(monkeypatch, capsys, tmp_path):
     code, text = run(monkeypatch, capsys, "sample", "--model", "cat", "-o", tmp_path / "s.png")
     assert code == 2 and "pictures from drawings" in text and "anime_face" in text
+
+
+def test_models_in_a_pipe_shows_whole_paths(monkeypatch, capsys):
+    from icanvas.catalog import BUNDLED_DIR
+
+    code, text = run(monkeypatch, capsys, "models")
+    assert code == 0
+    assert str(BUNDLED_DIR / "shoe_handbag") in text  # the "where" column is not cut to the terminal's 80 columns

@@ -95,7 +95,7 @@ def require_method(folder: str | Path, method: str) -> None:
         return
     fitting = ", ".join(e.name for e in list_models() if e.method == method) or "none installed"
     raise ModelNotFoundError(f"{Path(folder).name} is a {info.method} model: it makes {MAKES.get(info.method, info.method)}.",
-                             f"Models that make {MAKES.get(method, method)}: {fitting}.")
+                             f"{method} models, which make {MAKES.get(method, method)}: {fitting}.")
 
 
 def _entry(path: Path, source: str) -> ModelEntry | None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
+from icanvas.cli_console import console
 from rich.table import Table
 
 from icanvas.cli_characters import characters
@@ -21,8 +21,8 @@ from icanvas.errors import ConfigError, ICanvasError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode="markdown",
                   help="iCanvas: turn a child's sketch into a picture. Run `icanvas COMMAND --help` for examples.")
-err = Console(stderr=True, soft_wrap=True)  # the terminal wraps long messages; paths are never split
-out = Console()
+err = console(stderr=True)  # the terminal wraps long messages; paths are never split
+out = console()
 
 
 @app.command()

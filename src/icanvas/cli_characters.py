@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
+from icanvas.cli_console import console
 from rich.table import Table
 
 from icanvas.errors import ConfigError, ModelNotFoundError
 
 METHODS = ("translation", "dreambooth-lora")  # --method choices: the CPU default, and LoRA on a Stable Diffusion folder
 
-out = Console()
+out = console()
 characters = typer.Typer(no_args_is_help=True, rich_markup_mode="markdown",
                          help="Character styles for `icanvas stylize --style NAME`: learn one from a few pictures, list, remove.")
 

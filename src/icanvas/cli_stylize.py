@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
+from icanvas.cli_console import console
 from rich.table import Table
 
 from icanvas.errors import ConfigError
 
 OUTPUT_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")  # picture formats -o may name
 
-out = Console()
+out = console()
 
 
 def stylize(
