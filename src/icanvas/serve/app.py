@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from icanvas.serve import game
 from icanvas.serve.db import make_engine, migrate, session_factory
+from icanvas.serve.docs import install_docs
 from icanvas.serve.generation import GenerationPool
 from icanvas.serve.kinds import Models, load_pipelines, load_recognizer, load_sampler
 from icanvas.serve.middleware import BodyLimit, SecurityHeaders
@@ -104,8 +105,9 @@ def create_app(settings: Settings | None = None, *, pipelines: dict[str, tuple[A
 
     app = FastAPI(title="iCanvas studio", version=__version__, lifespan=lifespan,
                   description="Draw, turn drawings into pictures, collect them in an album and earn stars.",
-                  form_limits=FORM_LIMITS)
+                  form_limits=FORM_LIMITS, docs_url=None, redoc_url=None)
     install_handlers(app)
+    install_docs(app)  # /docs from the studio's own copy of Swagger UI
     app.add_middleware(BodyLimit, max_bytes=2 * settings.max_upload_bytes + BODY_SLACK)
     app.add_middleware(SecurityHeaders)
     app.include_router(api, prefix="/api", dependencies=[Depends(check_csrf)], responses=PROBLEM_RESPONSES)
