@@ -33,3 +33,12 @@ def test_models_in_a_pipe_shows_whole_paths(monkeypatch, capsys):
     code, text = run(monkeypatch, capsys, "models")
     assert code == 0
     assert str(BUNDLED_DIR / "shoe_handbag") in text  # the "where" column is not cut to the terminal's 80 columns
+
+
+def test_help_has_no_type_tags(monkeypatch, capsys):
+    for command in (["generate"], ["train"], ["characters", "learn"]):
+        code, text = run(monkeypatch, capsys, *command, "--help")
+        assert code == 0
+        assert "<bool>" not in text and "<str>" not in text and "<int>" not in text, command
+    code, text = run(monkeypatch, capsys, "generate", "--help")
+    assert "PATH" in text and "TEXT" in text  # an option that takes a value says what kind

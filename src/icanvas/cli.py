@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from icanvas.cli_console import console
+from icanvas.cli_console import console, plain_metavars
 from rich.table import Table
 
 from icanvas.cli_characters import characters
@@ -376,7 +376,9 @@ app.add_typer(characters, name="characters")  # learn / list / remove character 
 
 def main() -> None:
     try:
-        rc = app(standalone_mode=False)
+        command = typer.main.get_command(app)
+        plain_metavars(command)
+        rc = command.main(standalone_mode=False)
         if isinstance(rc, int) and rc:
             sys.exit(rc)
     except ICanvasError as e:
