@@ -19,9 +19,16 @@ stamp=.venv/.icanvas-install-stamp
 want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
 if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
   echo "Installing Python packages into .venv ..."
-  # torch first and pinned, so no other package can pull in a different (CUDA) build
+  # torch first and pinned, so no other package can pull in a different (CUDA) build. Without an
+  # NVIDIA GPU, PyTorch's own CPU-only index is used when it can be reached (a few hundred MB
+  # instead of several GB of CUDA libraries); otherwise the default index (or a local wheel).
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q "torch==2.13.0"
+  torch_index=()
+  if ! command -v nvidia-smi >/dev/null 2>&1 && [ ! -e /proc/driver/nvidia/version ] \
+     && .venv/bin/python -c "import urllib.request; urllib.request.urlopen('https://download.pytorch.org/whl/cpu/torch/', timeout=5)" >/dev/null 2>&1; then
+    torch_index=(--index-url https://download.pytorch.org/whl/cpu)
+  fi
+  .venv/bin/python -m pip install -q "torch==2.13.0" "${torch_index[@]}" || .venv/bin/python -m pip install -q "torch==2.13.0"
   # dev: the test tools; diffusion: the optional Stable Diffusion backend, which the tests cover too;
   # patchmatch: the optional textured background fill, tested too
   .venv/bin/python -m pip install -q -e ".[dev,diffusion,patchmatch]"
