@@ -172,3 +172,26 @@ def test_login_with_a_wrong_password_is_refused(open_page):
     page.fill(tid("parent-password"), "not the password")
     page.click(tid("parent-submit"))
     page.locator(tid("form-error"), has_text="맞지 않아요").wait_for()
+
+
+def test_sign_up_messages_say_each_thing_once_and_go_when_fixed(open_page):
+    page = open_page(LANDSCAPE)
+    page.click(tid("lang-en"))
+    page.click(tid("grownups-button"))
+    page.click(tid("parent-tab-register"))
+    page.fill(tid("parent-email"), "short@example.com")
+    page.fill(tid("parent-password"), "short")
+    page.click(tid("parent-submit"))
+    page.locator(tid("form-error"), has_text="too short").wait_for()
+    assert page.get_by_text("at least 8 characters").count() == 1  # the rule is shown once, as the note
+    page.fill(tid("parent-password"), PASSWORD)
+    page.click(tid("parent-submit"))
+    page.locator(tid("children-list")).wait_for()
+    page.fill(tid("child-nickname"), "Mina")
+    page.click(tid("child-create"))
+    error = page.locator(f"{tid('new-child-form')} {tid('form-error')}")
+    error.filter(has_text="Choose 3 secret pictures").wait_for()
+    for icon in PIN:
+        page.click(tid(f"new-pin-{icon}"))
+    assert error.inner_text().strip() == ""  # chosen: the request to choose them is gone
+    assert page.js_errors == []

@@ -61,7 +61,7 @@ function signInForm(body, hooks, rerender) {
   );
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
-    if (password.value.length < PASSWORD_MIN) return text(error, "parent.password_hint");
+    if (password.value.length < PASSWORD_MIN) return text(error, "parent.password_short"); // the rule itself is the note above
     const signingUp = mode === "register";
     try {
       // signing up never tells whether the e-mail had an account: log in with it either way
@@ -124,7 +124,14 @@ function newChildForm(hooks, rerender) {
   let pin = [];
   const nickname = el("input", { type: "text", maxlength: NICKNAME_MAX, autocomplete: "off", dataset: { testid: "child-nickname" } });
   const slots = el("div", { class: "pin-slots", dataset: { testid: "new-pin-slots" } });
-  const drawSlots = () => slots.replaceChildren(...Array.from({ length: PIN_LENGTH }, (_, i) => el("span", { class: `pin-slot ${pin[i] ? "filled" : ""}` }, pin[i] ? pinFace(pin[i]) : "")));
+  let pinMissing = false; // "choose 3 secret pictures" is showing: it goes once they are chosen
+  const drawSlots = () => {
+    slots.replaceChildren(...Array.from({ length: PIN_LENGTH }, (_, i) => el("span", { class: `pin-slot ${pin[i] ? "filled" : ""}` }, pin[i] ? pinFace(pin[i]) : "")));
+    if (pinMissing && pin.length === PIN_LENGTH) {
+      pinMissing = false;
+      error.textContent = "";
+    }
+  };
   const pad = el("div", { class: "pin-pad small" });
   for (const id of state.studio.pin_icons) {
     const b = el("button", { type: "button", class: "pin-btn", "aria-label": pinName(id), dataset: { testid: `new-pin-${id}` } }, pinFace(id));
@@ -153,7 +160,10 @@ function newChildForm(hooks, rerender) {
     e.preventDefault();
     const name = nickname.value.trim();
     if (!name || name.length > NICKNAME_MAX) return text(error, "parent.nickname_needed");
-    if (pin.length !== PIN_LENGTH) return text(error, "parent.pin_needed");
+    if (pin.length !== PIN_LENGTH) {
+      pinMissing = true;
+      return text(error, "parent.pin_needed");
+    }
     try {
       await api.createChild(name, avatar, pin);
       await rerender();
