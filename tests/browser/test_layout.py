@@ -56,3 +56,15 @@ def test_korean_gets_the_studios_own_font_when_the_device_has_none(open_page, li
     assert loaded >= 1  # the Korean words on the page pulled it in (or a local NanumGothic stood in)
     reply = page.request.get(live_server.url + "/static/fonts/icanvas-hangul-700.woff2")
     assert reply.status == 200 and reply.body()[:4] == b"wOF2"
+
+
+@pytest.mark.parametrize("size", [PORTRAIT, LANDSCAPE, LAPTOP], ids=lambda s: f"{s['width']}x{s['height']}")
+def test_a_message_never_covers_the_picture_frame(open_page, size):
+    page = open_page(size)
+    page.click(tid("generate"))  # nothing drawn: "Draw something first!"
+    message = page.locator(tid("message"))
+    message.wait_for(state="visible")
+    m, r = message.bounding_box(), page.locator(tid("result")).bounding_box()
+    assert m["y"] + m["height"] <= r["y"] + 1  # the message sits above the frame
+    actions = page.locator(tid("save")).bounding_box()
+    assert actions["y"] + actions["height"] <= size["height"]  # the buttons stay on screen
