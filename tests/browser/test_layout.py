@@ -43,6 +43,8 @@ def test_every_kind_and_button_is_on_screen(open_page, lang, size):
     assert kinds == len(KIND_TABLE)
     assert page.evaluate("document.documentElement.scrollWidth") <= size["width"]  # no sideways scrolling
     assert page.evaluate(HIDDEN_JS) == []
+    for button in ("download", "save"):  # each keeps its name on screen, not only its picture
+        assert page.locator(f"{tid(button)} span").bounding_box()["width"] > 20, button
     assert page.js_errors == []
 
 
