@@ -26,6 +26,7 @@ from icanvas.serve.db import make_engine, migrate, session_factory
 from icanvas.serve.docs import install_docs
 from icanvas.serve.generation import GenerationPool
 from icanvas.serve.kinds import Models, load_pipelines, load_recognizer, load_sampler
+from icanvas.serve.metrics import Metrics, install_metrics
 from icanvas.serve.middleware import BodyLimit, SecurityHeaders
 from icanvas.serve.photos import PhotoSlots
 from icanvas.serve.portraits import PortraitKit, Portraits, load_portrait_kit
@@ -47,7 +48,8 @@ PROBLEM_RESPONSES = {code: {"model": ProblemAnswer, "description": text} for cod
 
 
 def start_studio(settings: Settings, pipelines: dict[str, tuple[Any, str | None]] | None = None,
-                 recognizer: Any = None, sampler: Any = None, portrait: PortraitKit | None = None) -> StudioState:
+                 recognizer: Any = None, sampler: Any = None, portrait: PortraitKit | None = None,
+                 metrics: Metrics | None = None) -> StudioState:
     """Open the database (migrating it), the file store, the models, the generation pool and the photo worker."""
     missions = game.load_missions()
     if pipelines is None and portrait is None:
@@ -64,7 +66,11 @@ def start_studio(settings: Settings, pipelines: dict[str, tuple[Any, str | None]
                         "Train one with 'icanvas train' or set ICANVAS_MODEL_PATH.")
     models = Models(dict(pipelines), recognizer, sampler)
     pool = GenerationPool(models.pipelines, settings.gen_workers, settings.gen_max_batch, settings.gen_window_ms,
-                          settings.gen_max_queue, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_upload_pixels)
+                          settings.gen_max_queue, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_upload_pixels,
+                          on_batch=metrics.observe_batch if metrics is not None else None)
+    if metrics is not None:
+        metrics.gauge("icanvas_generation_queued", "Drawings waiting for a generation worker.", lambda: pool.queued)
+        metrics.gauge("icanvas_generation_workers", "Generation worker threads.", lambda: pool.workers)
     state = StudioState(settings=settings, engine=engine, sessions=session_factory(engine), store=FileStore(settings.files_dir),
                         pool=pool.start(), models=models, missions=missions,
                         reserve=SpaceReserve(settings.data_dir, settings.disk_reserve_mb * 2**20),
@@ -91,10 +97,11 @@ def create_app(settings: Settings | None = None, *, pipelines: dict[str, tuple[A
                recognizer: Any = None, sampler: Any = None, portrait: PortraitKit | None = None) -> FastAPI:
     """The studio app; see the module docstring for what ``pipelines``, ``recognizer``, ``sampler`` and ``portrait`` do."""
     settings = settings or Settings()
+    metrics = Metrics()  # this process's request and generation figures, served at /metrics
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state = await run_in_threadpool(start_studio, settings, pipelines, recognizer, sampler, portrait)
+        state = await run_in_threadpool(start_studio, settings, pipelines, recognizer, sampler, portrait, metrics)
         app.state.studio = state
         try:
             yield
@@ -113,4 +120,6 @@ def create_app(settings: Settings | None = None, *, pipelines: dict[str, tuple[A
     app.include_router(api, prefix="/api", dependencies=[Depends(check_csrf)], responses=PROBLEM_RESPONSES)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR, check_dir=False), name="static")
+    install_metrics(app, metrics)  # outermost: counts every answer, errors and refusals too
+    app.state.metrics = metrics
     return app

@@ -17,7 +17,7 @@ import time
 from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from icanvas.serve.images import PICTURE_MAX_SIDE, decode_drawing, png_bytes
 from icanvas.serve.problems import Saturated, Unprocessable
@@ -56,6 +56,7 @@ class GenerationPool:
         max_bytes: int = 8 * 2**20,  # largest upload decoded, bytes
         max_pixels: int = 16_000_000,  # largest upload decoded, width * height
         max_side: int = PICTURE_MAX_SIDE,  # longest side of returned pictures, px
+        on_batch: Callable[[int, float], None] | None = None,  # told (drawings, seconds) after each model call
     ) -> None:
         if workers < 1 or max_batch < 1 or max_queue < 1 or window_ms < 0:
             raise ValueError("workers, max_batch and max_queue must be >= 1 and window_ms >= 0")
@@ -69,6 +70,7 @@ class GenerationPool:
         self._threads: list[threading.Thread] = []
         self._batch_s = FIRST_BATCH_GUESS_S
         self.batch_sizes: deque[int] = deque(maxlen=1000)  # sizes of recent batches, for tests and tuning
+        self.on_batch = on_batch
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -107,6 +109,11 @@ class GenerationPool:
         self.close()
 
     # ------------------------------------------------------------------ requests
+
+    @property
+    def queued(self) -> int:
+        """Requests waiting for a worker."""
+        return self._queue.qsize()
 
     def retry_after(self) -> int:
         """Seconds a client should wait before trying again, from the queue length and batch time."""
@@ -195,8 +202,11 @@ class GenerationPool:
             for job in ready:
                 job.future.set_exception(e)
             return
+        took = time.monotonic() - started
         self.batch_sizes.append(len(ready))
-        self._batch_s = (1 - EMA_WEIGHT) * self._batch_s + EMA_WEIGHT * (time.monotonic() - started)
+        self._batch_s = (1 - EMA_WEIGHT) * self._batch_s + EMA_WEIGHT * took
+        if self.on_batch is not None:
+            self.on_batch(len(ready), took)
         for job, result in zip(ready, results):
             try:
                 job.future.set_result(png_bytes(result.image, self.max_side))
