@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from icanvas.cli_characters import characters
+from icanvas.cli_recognize import doodles, recognize
 from icanvas.cli_stylize import stylize
 from icanvas.errors import ConfigError, ICanvasError
 
@@ -368,6 +369,8 @@ def serve(
 
 
 app.command("stylize")(stylize)  # a person in a photo -> a character; lives in cli_stylize.py
+app.command("recognize")(recognize)  # what does a drawing show; lives in cli_recognize.py
+app.command("doodles")(doodles)  # doodles of a kind from its photos, for the recognizer; lives in cli_recognize.py
 app.add_typer(characters, name="characters")  # learn / list / remove character styles; lives in cli_characters.py
 
 
