@@ -74,3 +74,19 @@ def test_make_doodles_writes_bitmaps_and_a_manifest(tmp_path):
 def test_bad_options_are_config_errors(bad):
     with pytest.raises(ConfigError):
         DoodleOptions(**bad)
+
+
+def test_level_turns_a_tilted_object_level():
+    photo = np.full((256, 256, 3), 255, np.uint8)
+    cv2.ellipse(photo, (128, 128), (100, 30), 35, 0, 360, (90, 60, 30), -1)  # a long object, tilted by 35 degrees
+    sketch = np.full((256, 256), 255, np.uint8)
+
+    def tilt(strokes):
+        pts = np.concatenate([np.stack(s, axis=1) for s in strokes])
+        vx, vy = np.linalg.eigh(np.cov(pts.T))[1][:, -1]
+        return abs(np.degrees(np.arctan2(vy, vx))) % 180
+
+    as_is = doodle_strokes(sketch, photo, DoodleOptions("shoe", max_interior=0), np.random.default_rng(0))
+    level = doodle_strokes(sketch, photo, DoodleOptions("shoe", max_interior=0, level=True), np.random.default_rng(0))
+    assert min(abs(tilt(as_is) - 35), abs(tilt(as_is) - 145)) < 5
+    assert min(tilt(level), 180 - tilt(level)) < 3

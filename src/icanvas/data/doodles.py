@@ -67,6 +67,7 @@ class DoodleOptions:
     max_interior: int = 6  # most interior strokes kept, the longest first; each doodle keeps 0..max of them
     min_stroke: float = 18.0  # px at 256: interior strokes shorter than this are never drawn
     jitter: float = 1.0  # px at 256: standard deviation of the hand tremor added to every stroke point
+    level: bool = False  # turn the object so that its long axis lies level (a shoe drawn from the side, as people draw it)
     seed: int = 0  # random choices; the same seed and pairs give the same doodles
 
     def __post_init__(self) -> None:
@@ -165,11 +166,26 @@ def doodle_strokes(sketch: np.ndarray, photo: np.ndarray, opts: DoodleOptions, r
     if mask is None:
         return None
     lines = outline_strokes(mask, rng) + interior_strokes(sketch, photo, mask, opts, rng)
+    if opts.level:
+        lines = _levelled(lines, mask)
     strokes = []
     for pts in lines:
         shaky = pts + rng.normal(0.0, opts.jitter, pts.shape)  # (K, 2) hand tremor
         strokes.append([shaky[:, 0].tolist(), shaky[:, 1].tolist()])
     return strokes or None
+
+
+def _levelled(lines: list[np.ndarray], mask: np.ndarray) -> list[np.ndarray]:
+    """The polylines turned about the mask's centre so that its long (principal) axis is horizontal."""
+    ys, xs = np.nonzero(mask)
+    centre = np.array([xs.mean(), ys.mean()])
+    cov = np.cov(np.stack([xs, ys]).astype(np.float64))  # (2, 2)
+    vx, vy = np.linalg.eigh(cov)[1][:, -1]  # the axis of largest spread
+    if vx < 0:  # the same axis, pointing right: turn by less than a quarter turn, never upside down
+        vx, vy = -vx, -vy
+    a = -np.arctan2(vy, vx)
+    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    return [(pts - centre) @ rot.T + centre for pts in lines]
 
 
 def doodle_bitmap(strokes: list, pen: str | float = "medium", size: int = BITMAP_SIDE) -> np.ndarray:
