@@ -69,6 +69,7 @@ def doodles(
     interior: Annotated[str, typer.Option(help="Strokes inside the outline: lines (the pair's sketch, simplified) or patches (the photo's dark patches).")] = "lines",
     max_interior: Annotated[int, typer.Option(help="Most strokes drawn inside the outline.")] = 6,
     level: Annotated[bool, typer.Option("--level", help="Turn each object so its long axis lies level (shoes, drawn from the side).")] = False,
+    min_holes: Annotated[int, typer.Option(help="Skip pairs whose object has fewer holes than this (1 for handbags: the handle).")] = 0,
     seed: Annotated[int, typer.Option(help="Seed of the random choices.")] = 0,
 ) -> None:
     """Draw Quick, Draw!-style doodles of a kind from its prepared (sketch | photo) pairs, for the recognizer.
@@ -81,7 +82,7 @@ def doodles(
     """
     from icanvas.data.doodles import DoodleOptions, make_doodles
 
-    opts = DoodleOptions(label=label, per_photo=per_photo, mask=mask, interior=interior, max_interior=max_interior, level=level, seed=seed)
+    opts = DoodleOptions(label=label, per_photo=per_photo, mask=mask, interior=interior, max_interior=max_interior, level=level, min_holes=min_holes, seed=seed)
     report = make_doodles(pairs, out_dir, opts)
     out.print(f"Wrote {report.count} {label} doodles from {report.pairs} pairs to {report.path}"
-              + (f" ({report.skipped} pairs without a clear object skipped)" if report.skipped else ""))
+              + (f" ({report.skipped} pairs without a clear object, or without the holes asked for, skipped)" if report.skipped else ""))

@@ -90,3 +90,15 @@ def test_level_turns_a_tilted_object_level():
     level = doodle_strokes(sketch, photo, DoodleOptions("shoe", max_interior=0, level=True), np.random.default_rng(0))
     assert min(abs(tilt(as_is) - 35), abs(tilt(as_is) - 145)) < 5
     assert min(tilt(level), 180 - tilt(level)) < 3
+
+
+def test_min_holes_keeps_only_objects_with_a_handle(tmp_path):
+    write_pairs(tmp_path / "pairs", n=2)
+    sketch, photo = bag_pair(5)
+    photo[:110] = 255  # this bag lost its handle
+    pair = np.concatenate([cv2.cvtColor(sketch, cv2.COLOR_GRAY2BGR), cv2.cvtColor(photo, cv2.COLOR_RGB2BGR)], axis=1)
+    cv2.imwrite(str(tmp_path / "pairs" / "train" / "9.png"), pair)
+    every = make_doodles([tmp_path / "pairs"], tmp_path / "a", DoodleOptions("handbag"))
+    handled = make_doodles([tmp_path / "pairs"], tmp_path / "b", DoodleOptions("handbag", min_holes=1))
+    assert (every.pairs, every.skipped, every.count) == (3, 0, 6)
+    assert (handled.pairs, handled.skipped, handled.count) == (3, 1, 4)

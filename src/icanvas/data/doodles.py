@@ -68,6 +68,7 @@ class DoodleOptions:
     min_stroke: float = 18.0  # px at 256: interior strokes shorter than this are never drawn
     jitter: float = 1.0  # px at 256: standard deviation of the hand tremor added to every stroke point
     level: bool = False  # turn the object so that its long axis lies level (a shoe drawn from the side, as people draw it)
+    min_holes: int = 0  # skip pairs whose object has fewer holes than this (1 for handbags: people draw the handle)
     seed: int = 0  # random choices; the same seed and pairs give the same doodles
 
     def __post_init__(self) -> None:
@@ -79,8 +80,8 @@ class DoodleOptions:
             raise ConfigError(f"--interior {self.interior!r} is unknown.", f"Use one of: {', '.join(INTERIORS)}.")
         if not 1 <= self.per_photo <= 20:
             raise ConfigError(f"--per-photo must be in 1..20, got {self.per_photo}.", "Use 1-4 doodles per pair.")
-        if self.max_interior < 0 or self.min_stroke < 0 or self.jitter < 0:
-            raise ConfigError("--max-interior, --min-stroke and --jitter must be >= 0.")
+        if self.max_interior < 0 or self.min_stroke < 0 or self.jitter < 0 or self.min_holes < 0:
+            raise ConfigError("--max-interior, --min-stroke, --jitter and --min-holes must be >= 0.")
 
 
 # ----------------------------------------------------------------------------- one doodle
@@ -102,6 +103,15 @@ def object_mask(photo: np.ndarray, mode: str) -> np.ndarray | None:
     if not OBJECT_SHARE[0] <= share <= OBJECT_SHARE[1]:
         return None
     return obj
+
+
+def count_holes(mask: np.ndarray, min_hole: float = HOLE_SHARE) -> int:
+    """Holes of a bool mask of at least ``min_hole`` of its area (the ones :func:`outline_strokes` draws)."""
+    contours, hierarchy = cv2.findContours(mask.astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    if hierarchy is None:
+        return 0
+    area = max(1, int(mask.sum()))
+    return sum(1 for c, h in zip(contours, hierarchy[0]) if h[3] >= 0 and cv2.contourArea(c) >= min_hole * area)
 
 
 def outline_strokes(mask: np.ndarray, rng: np.random.Generator, min_hole: float = HOLE_SHARE) -> list[np.ndarray]:
@@ -201,7 +211,7 @@ class DoodleReport:
     path: Path  # the <label>.npy file written
     count: int  # doodles written
     pairs: int  # pairs read
-    skipped: int  # pairs whose object was not found
+    skipped: int  # pairs whose object was not found (or had fewer holes than min_holes)
 
 
 def make_doodles(pair_folders: list[Path], out_dir: str | Path, opts: DoodleOptions) -> DoodleReport:
@@ -213,7 +223,7 @@ def make_doodles(pair_folders: list[Path], out_dir: str | Path, opts: DoodleOpti
     bitmaps, skipped = [], 0
     for sketch, photo in zip(pairs.sketches, pairs.photos):
         mask = object_mask(photo, opts.mask)  # found once per pair, shared by its doodles
-        if mask is None:
+        if mask is None or (opts.min_holes and count_holes(mask) < opts.min_holes):
             skipped += 1
             continue
         for _ in range(opts.per_photo):
