@@ -320,7 +320,7 @@ def recognizer_card(cfg: RecognizerTrainConfig, prepared: Prepared, metrics: dic
                       f"{pre['target']:.0%} of the time on the canvas drawings; the studio never pre-selects a kind."]
         else:
             lines += ["", f"Pre-selection (the studio picks the kind for the child when the top guess is one of {', '.join(pre['kinds'])}): "
-                      f"**threshold {pre['threshold']:.2f}** (stored as meta.preselect_min_prob), the smallest probability from which on "
+                      f"**threshold {pre['threshold']:.3f}** (stored as meta.preselect_min_prob), the smallest probability from which on "
                       f"pre-selection is right >= {pre['target']:.0%} of the time on the canvas drawings: right {pre['precision']:.1%} of the "
                       f"time, {pre['selected']} of the {pre['count']} drawings pre-selected ({pre['of_kinds']} of them show one of those kinds). "
                       "The threshold is fitted on these same drawings: a small test set, so the figure is optimistic."]
