@@ -97,8 +97,19 @@ crayon-%:
 	    --set run.steps=$(CRAYON_STEPS_$*) $$(test -d $(WORK)/crayon-$*/checkpoint && echo --resume)
 	$(I) export --model $(WORK)/crayon-$*/model --folder $(BUNDLE)/$*
 
-recognizer:
-	$(I) train --config recognizer --data $(DATA)/quickdraw/bitmaps --out $(WORK)/recognizer \
+# the recognizer: 12 Quick, Draw! classes from real bitmaps, and the studio kinds without real doodles
+# (shoe, handbag, panda) from doodles drawn from their prepared pairs; tested on real stroke doodles
+DOODLES := $(WORK)/data/doodles
+# people draw shoes from the side, and handbags with their handle
+DOODLE_shoe := --per-photo 1 --level
+DOODLE_handbag := --per-photo 2 --min-holes 1
+$(DOODLES)/shoe.npy $(DOODLES)/handbag.npy: $(DOODLES)/%.npy: $(WORK)/data/%_hed/manifest.json $(WORK)/data/%_xdog/manifest.json
+	$(I) doodles $(WORK)/data/$*_hed $(WORK)/data/$*_xdog --label $* $(DOODLE_$*) --out $(DOODLES)
+$(DOODLES)/panda.npy: $(WORK)/data/panda_subject/manifest.json
+	$(I) doodles $(WORK)/data/panda_subject --label panda --mask grabcut --interior patches --per-photo 3 --out $(DOODLES)
+
+recognizer: $(DOODLES)/shoe.npy $(DOODLES)/handbag.npy $(DOODLES)/panda.npy
+	$(I) train --config recognizer --data $(DATA)/quickdraw/bitmaps --data $(DOODLES) --out $(WORK)/recognizer \
 	    --set data.canvas_test=$(DATA)/quickdraw/strokes $$(test -d $(WORK)/recognizer/checkpoint && echo --resume)
 	$(I) export --model $(WORK)/recognizer/model --folder $(BUNDLE)/recognizer
 

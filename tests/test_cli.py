@@ -121,3 +121,64 @@ def test_a_mistyped_command_gets_a_usage_error_not_a_traceback(monkeypatch, caps
     assert "No such command 'list'" in out and "Traceback" not in out
     code, out = run(monkeypatch, capsys, "generate", "--no-such-option")
     assert code == 2 and "No such option" in out and "Traceback" not in out
+
+
+def _tiny_recognizer(folder, labels=("cat", "shoe", "sun")):
+    import torch
+
+    from icanvas.checkpoint import save_pretrained
+    from icanvas.config import RecognizerConfig
+    from icanvas.models.recognizer import SketchClassifier
+
+    torch.manual_seed(0)
+    cfg = RecognizerConfig(channels=(8, 16), convs_per_stage=1, num_classes=len(labels))
+    return save_pretrained(SketchClassifier(cfg), folder, method="recognizer", config=cfg, meta={"labels": list(labels)})
+
+
+def _drawing(path, radius=60):
+    import cv2
+    import numpy as np
+
+    page = np.full((256, 256), 255, np.uint8)
+    cv2.circle(page, (128, 128), radius, 0, 4)
+    cv2.imwrite(str(path), page)
+    return path
+
+
+def test_recognize_prints_top_guesses_and_reports_a_bad_file(monkeypatch, capsys, tmp_path):
+    import json
+
+    model = _tiny_recognizer(tmp_path / "rec")
+    a, b = _drawing(tmp_path / "a.png"), _drawing(tmp_path / "b.png", 100)
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    code, text = run(monkeypatch, capsys, "recognize", a, bad, b, "--model", model, "--top", "2")
+    assert code == 2 and "bad.png" in text and "Traceback" not in text  # the bad file is named, the others still guessed
+    lines = [line for line in text.splitlines() if line.startswith(str(tmp_path)) and "bad.png" not in line]
+    assert [line.split(":")[0] for line in lines] == [str(a), str(b)]
+    for line in lines:
+        guesses = line.split(": ", 1)[1].split(", ")
+        assert len(guesses) == 2 and all(g.split()[0] in ("cat", "shoe", "sun") for g in guesses)
+        probs = [float(g.split()[1]) for g in guesses]
+        assert probs == sorted(probs, reverse=True) and all(0.0 <= p <= 1.0 for p in probs)
+    code, text = run(monkeypatch, capsys, "recognize", a, "--model", model, "--json", "--top", "3")
+    assert code == 0
+    record = json.loads(text.strip().splitlines()[-1])
+    assert record["drawing"] == str(a) and [g["label"] for g in record["guesses"]] != []
+    probs = [g["prob"] for g in record["guesses"]]
+    assert len(probs) == 3 and probs == sorted(probs, reverse=True) and abs(sum(probs) - 1.0) < 1e-3
+
+
+def test_recognize_bad_top_and_missing_model(monkeypatch, capsys, tmp_path):
+    drawing = _drawing(tmp_path / "a.png")
+    code, text = run(monkeypatch, capsys, "recognize", drawing, "--model", "no-such-model")
+    assert code == 2 and "no-such-model" in text
+    code, text = run(monkeypatch, capsys, "recognize", drawing, "--model", _tiny_recognizer(tmp_path / "rec"), "--top", "0")
+    assert code == 2 and "--top" in text
+
+
+def test_doodles_reports_a_folder_without_pairs(monkeypatch, capsys, tmp_path):
+    code, text = run(monkeypatch, capsys, "doodles", tmp_path / "nothing", "--label", "shoe", "--out", tmp_path / "out")
+    assert code == 2 and "does not exist" in text and "Traceback" not in text
+    code, text = run(monkeypatch, capsys, "doodles", tmp_path, "--label", "shoe", "--mask", "magic", "--out", tmp_path / "out")
+    assert code == 2 and "--mask" in text

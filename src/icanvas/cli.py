@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from icanvas.cli_console import console, plain_metavars
 from rich.table import Table
 
 from icanvas.cli_characters import characters
+from icanvas.cli_console import console, plain_metavars
+from icanvas.cli_recognize import doodles, recognize
 from icanvas.cli_stylize import stylize
 from icanvas.errors import ConfigError, ICanvasError
 
@@ -371,6 +372,8 @@ def serve(
 
 
 app.command("stylize")(stylize)  # a person in a photo -> a character; lives in cli_stylize.py
+app.command("recognize")(recognize)  # what does a drawing show; lives in cli_recognize.py
+app.command("doodles")(doodles)  # doodles of a kind from its photos, for the recognizer; lives in cli_recognize.py
 app.add_typer(characters, name="characters")  # learn / list / remove character styles; lives in cli_characters.py
 
 

@@ -53,18 +53,25 @@ def test_portrait_and_phone_layouts(open_page, screenshot_dir):
 
 def test_recognizer_guess_and_kind_preselection(open_page):
     page = open_page(LANDSCAPE)
-    page.click(tid("kind-shoe"))  # chosen by hand: the guess must not change it
-    draw_circle(page)
     guess = page.locator(tid("guess"))
+    draw_circle(page)  # the fake recognizer is sure it is a cat (0.9, above its pre-selection threshold of 0.5)
     guess.wait_for(state="visible")
     assert "고양이인가요?" in guess.inner_text()
+    page.locator(f'{tid("kind-cat")}[aria-checked=true]').wait_for()
+    page.click(tid("kind-shoe"))  # chosen by hand: the guess banner goes, and the guess no longer changes the kind
+    assert guess.is_hidden()
+    draw(page, [(0.2, 0.8), (0.8, 0.8)])
+    page.wait_for_timeout(1500)  # past the guess delay (500 ms): a guess would have arrived by now
+    assert guess.is_hidden()
     assert page.locator(tid("kind-shoe")).get_attribute("aria-checked") == "true"
     page.click(tid("clear"))
     page.click(tid("confirm-ok"))
     page.locator(tid("confirm-clear")).wait_for(state="detached")
     assert guess.is_hidden()
-    draw_circle(page)  # a new drawing: the guess now picks the kind
+    draw_circle(page)  # a new drawing: the guess shows and picks the kind again
+    guess.wait_for(state="visible")
     page.locator(f'{tid("kind-cat")}[aria-checked=true]').wait_for()
+    assert page.js_errors == []
 
 
 def test_download_the_pair(open_page, tmp_path):

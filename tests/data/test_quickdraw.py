@@ -1,5 +1,6 @@
 """Quick, Draw! data: bitmap loading, hold-out split, stroke files, sketch -> bitmap, training batches."""
 
+import dataclasses
 import json
 
 import cv2
@@ -126,6 +127,26 @@ def test_augmentation_keeps_the_drawing():
         assert 0.5 < (255 - o.astype(float)).sum() / ink < 1.8
     assert len({o.tobytes() for o in outs}) == 8
     assert augment_bitmap(img, cfg, np.random.default_rng(0), 32).shape == (32, 32)
+
+
+def test_redraw_makes_a_bitmap_look_like_a_reduced_studio_drawing():
+    img = np.full((28, 28), 255, np.uint8)
+    cv2.rectangle(img, (3, 3), (11, 9), 0, 1)  # a small box in a corner, thin lines
+    still = RecognizerDataConfig(rotate=0.0, scale=0.0, shear=0.0, shift=0.0, flip=False, thickness_p=0.0)
+    plain = augment_bitmap(img, still, np.random.default_rng(0), 28)
+    redrawn = augment_bitmap(img, dataclasses.replace(still, redraw_p=1.0), np.random.default_rng(0), 28)
+    assert np.array_equal(plain, augment_bitmap(img, dataclasses.replace(still, redraw_p=0.0), np.random.default_rng(0), 28))
+
+    def box(a):
+        ys, xs = np.nonzero(a < 200)
+        return xs.min(), xs.max(), ys.min(), ys.max()
+
+    x0, x1, _, _ = box(plain)
+    assert x1 - x0 < 12  # still the small box in the corner
+    x0, x1, y0, y1 = box(redrawn)
+    assert x1 - x0 >= 22 and abs((x0 + x1) / 2 - 13.5) <= 1.5  # centred and filling the frame, as sketch_to_bitmap draws
+    big = cv2.resize(plain, (112, 112), interpolation=cv2.INTER_LINEAR)
+    assert np.array_equal(redrawn, sketch_to_bitmap(big, 28))
 
 
 @pytest.mark.parametrize("balanced", [True, False])

@@ -121,9 +121,23 @@ def test_bundled_recognizer():
     assert (folder / "generator.safetensors").stat().st_size < 2 * 2**20
     assert any(e.name == "recognizer" and e.method == "recognizer" for e in list_models())
     rec = Recognizer.from_pretrained(folder)
-    assert rec.labels == ["apple", "bicycle", "car", "cat", "diamond", "eye", "face", "fish", "flower", "house", "sun", "tree"]
+    assert rec.labels == ["apple", "bicycle", "car", "cat", "diamond", "eye", "face", "fish", "flower", "house", "sun", "tree",
+                          "handbag", "panda", "shoe"]  # the studio's kinds without real Quick, Draw! bitmaps come last
     for want, page in [("house", _house()), ("sun", _sun()), ("face", _face())]:
         label, prob = rec.predict(page, top=1)[0]
         assert label == want and prob > 0.5, (want, label, prob)
+    assert rec.preselect_min_prob is not None and 0.2 < rec.preselect_min_prob < 1.0
     card = (folder / "card.md").read_text()
-    assert "CC BY 4.0" in card and "Confusion matrix" in card
+    assert "CC BY 4.0" in card and "Confusion matrix" in card and "UT-Zappos50K" in card and "panda photographs" in card
+
+
+def test_preselect_threshold_comes_from_the_model(tmp_path):
+    cfg = RecognizerConfig(channels=(8, 16), convs_per_stage=1, num_classes=2)
+    net = SketchClassifier(cfg)
+    sure = save_pretrained(net, tmp_path / "a", method="recognizer", config=cfg, meta={"labels": ["cat", "shoe"], "preselect_min_prob": 0.62})
+    assert Recognizer.from_pretrained(sure).preselect_min_prob == 0.62
+    unfitted = save_pretrained(net, tmp_path / "b", method="recognizer", config=cfg, meta={"labels": ["cat", "shoe"]})
+    assert Recognizer.from_pretrained(unfitted).preselect_min_prob is None
+    broken = save_pretrained(net, tmp_path / "c", method="recognizer", config=cfg, meta={"labels": ["cat", "shoe"], "preselect_min_prob": 3})
+    with pytest.raises(CheckpointError, match="preselect_min_prob"):
+        Recognizer.from_pretrained(broken)

@@ -104,18 +104,20 @@ def pipelines(tiny_pipe) -> dict:
 
 
 class FakeRecognizer:
-    """Always sure the drawing is a cat."""
+    """Always sure the drawing is a cat (or gives the ``answer`` it was made with)."""
 
     labels = ["cat", "sun", "tree"]
 
-    def __init__(self) -> None:
+    def __init__(self, answer: list[tuple[str, float]] | None = None, preselect_min_prob: float | None = 0.5) -> None:
         self.calls = 0
+        self.answer = answer or [("cat", 0.9), ("sun", 0.06), ("tree", 0.04)]
+        self.preselect_min_prob = preselect_min_prob
 
     def predict(self, lines: np.ndarray, top: int = 3) -> list[tuple[str, float]]:
         if lines.ndim != 2 or lines.dtype != np.uint8:
             raise TypeError("lines must be (H, W) uint8")
         self.calls += 1
-        return [("cat", 0.9), ("sun", 0.06), ("tree", 0.04)][:top]
+        return self.answer[:top]
 
 
 # ---------------------------------------------------------------- databases

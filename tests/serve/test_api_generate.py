@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from icanvas.serve.app import create_app
-from tests.serve.conftest import Api, TestClient, blank_png, decode_png, drawing_png, png
+from tests.serve.conftest import Api, FakeRecognizer, TestClient, blank_png, decode_png, drawing_png, png
 
 
 def test_generate_returns_the_picture_of_the_asked_kind(browser, tiny_pipe):
@@ -125,10 +125,37 @@ def test_recognize(browser):
     guesses = r.json()["guesses"]
     assert [g["label"] for g in guesses] == ["cat", "sun", "tree"]
     assert guesses[0]["kind"] == "cat" and guesses[1]["kind"] is None  # only installed kinds get a kind
+    assert guesses[0]["kinds"] == ["cat"] and guesses[1]["kinds"] == []
+    assert [g["preselect"] for g in guesses] == [True, False, False]  # only a sure top guess of an installed kind
     assert abs(sum(g["prob"] for g in guesses) - 1.0) < 1e-6
     r = api.post("/api/recognize", files={"drawing": ("d.png", blank_png(), "image/png")})
     assert r.status_code == 200 and r.json() == {"guesses": []}
     assert api.post("/api/recognize", files={"drawing": ("d.png", b"nope", "image/png")}).status_code == 415
+
+
+@pytest.mark.parametrize("recognizer", [FakeRecognizer([("cat", 0.45), ("sun", 0.3), ("tree", 0.25)])])
+def test_an_unsure_guess_is_shown_but_picks_no_kind(browser, recognizer):
+    guesses = browser().post("/api/recognize", files={"drawing": ("d.png", drawing_png(), "image/png")}).json()["guesses"]
+    assert guesses[0]["label"] == "cat" and guesses[0]["kind"] == "cat"
+    assert guesses[0]["preselect"] is False  # 0.45 is below the recognizer's preselect_min_prob of 0.5
+
+
+@pytest.mark.parametrize("recognizer", [FakeRecognizer(preselect_min_prob=None)])
+def test_a_recognizer_without_a_fitted_threshold_never_picks_a_kind(browser, recognizer):
+    guesses = browser().post("/api/recognize", files={"drawing": ("d.png", drawing_png(), "image/png")}).json()["guesses"]
+    assert guesses[0]["prob"] == 0.9 and [g["preselect"] for g in guesses] == [False, False, False]
+
+
+def test_a_face_may_be_a_face_or_a_character():
+    from icanvas.serve.kinds import Models
+
+    rec = FakeRecognizer([("face", 0.8), ("cat", 0.2)])
+    both = Models({"character": (object(), None), "face": (object(), None)}, rec)
+    guessed = both.guess(np.full((64, 64), 255, np.uint8))
+    assert guessed[0].kinds == ["face", "character"] and guessed[0].kind == "face" and guessed[0].preselect
+    only = Models({"character": (object(), None), "cat": (object(), None)}, rec).guess(np.full((64, 64), 255, np.uint8))
+    assert only[0].kinds == ["character"] and only[0].kind == "character"  # no face model: the character kind
+    assert only[1].kinds == ["cat"] and not only[1].preselect  # only the top guess is pre-selected
 
 
 @pytest.mark.parametrize("recognizer", [None])

@@ -109,3 +109,29 @@ def test_trained_model_recognises_a_canvas_drawing(trained):
     hits = sum(rec.predict(render_strokes(shape_strokes(name, rng), size=512, pen=pen), top=1)[0][0] == name
                for name in CLASSES for pen in ("thin", "thick"))
     assert hits >= 5  # of 6; chance is 2
+
+
+def test_doodles_drawn_from_photos_train_a_class_and_fit_the_threshold(doodles, tmp_path):
+    """A second --data folder made by `icanvas doodles` adds a class; its held-out doodles are reported apart
+    from the real ones, its stroke file may have another name, and the fitted threshold lands in the meta."""
+    drawn = tmp_path / "drawn"
+    drawn.mkdir()
+    rows = np.load(doodles / "bitmaps" / "square.npy").reshape(60, 784)
+    np.save(drawn / "box.npy", rows)  # the squares again, as a class only drawn from photos
+    (drawn / "doodles.json").write_text(json.dumps({"synthetic": True, "labels": {"box": {
+        "count": 60, "sources": [{"folder": "pairs/box", "kind": "box", "data_terms": "box photos; test terms"}],
+        "options": {"mask": "paper", "interior": "lines", "per_photo": 1}}}}))
+    cfg = load_train_config("recognizer", TINY + [f"data.canvas_test={doodles / 'strokes'}", "data.classes=[circle, line, box]",
+                                                  "data.canvas_files=[box=square]", "data.preselect_kinds=[circle, box]",
+                                                  "data.preselect_precision=0.75"])
+    res = run_training(cfg, [doodles / "bitmaps", drawn], tmp_path / "run", command="icanvas train ...")
+    final = [json.loads(line) for line in (res.run_dir / "metrics.jsonl").read_text().splitlines() if "eval" in line][-1]["eval"]
+    assert final["heldout"]["count"] == 12 and set(final["heldout"]["per_class"]) == {"circle", "line"}
+    assert final["heldout_synthetic"]["count"] == 6 and set(final["heldout_synthetic"]["per_class"]) == {"box"}
+    assert final["canvas"]["count"] == 12 and "box" in final["canvas"]["per_class"]  # square.ndjson stands in for box
+    meta = json.loads((res.model_dir / "config.json").read_text())["meta"]
+    assert meta["labels"] == ["circle", "line", "box"] and meta["synthetic_labels"] == ["box"]
+    pre = final["preselect"]
+    assert pre["threshold"] is not None and meta["preselect_min_prob"] == pre["threshold"] and pre["precision"] >= 0.75
+    card = (res.model_dir / "card.md").read_text()
+    assert "box photos; test terms" in card and "drawn from photos" in card and "threshold" in card

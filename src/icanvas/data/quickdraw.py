@@ -170,8 +170,13 @@ def resize_bitmaps(images: np.ndarray, size: int) -> np.ndarray:
 # ============================================================================ training batches
 
 
+REDRAW_UPSCALE = 4  # a bitmap is enlarged this many times before it is redrawn by sketch_to_bitmap
+
+
 def augment_bitmap(img: np.ndarray, cfg: RecognizerDataConfig, rng: np.random.Generator, size: int) -> np.ndarray:
-    """One random variant of a (s, s) uint8 sketch (255 paper) at (size, size): affine jitter, flip, stroke width."""
+    """One random variant of a (s, s) uint8 sketch (255 paper) at (size, size): affine jitter, flip, stroke width,
+    and with ``cfg.redraw_p`` a redraw by :func:`sketch_to_bitmap` (centred, Quick, Draw! pen: what the pipeline
+    makes of a studio drawing, so no class is told apart by how its bitmaps were drawn)."""
     work = 2 * size  # px; jitter and width changes happen at twice the output side for half-pixel steps
     ink = cv2.resize(255 - img, (work, work), interpolation=cv2.INTER_LINEAR)  # (2S, 2S) ink 0..255
     angle = math.radians(rng.uniform(-cfg.rotate, cfg.rotate))
@@ -187,7 +192,12 @@ def augment_bitmap(img: np.ndarray, cfg: RecognizerDataConfig, rng: np.random.Ge
     if rng.random() < cfg.thickness_p:
         op = cv2.dilate if rng.random() < 0.5 else cv2.erode
         ink = op(ink, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
-    return 255 - cv2.resize(ink, (size, size), interpolation=cv2.INTER_AREA)  # (S, S) 255 paper
+    out = 255 - cv2.resize(ink, (size, size), interpolation=cv2.INTER_AREA)  # (S, S) 255 paper
+    if cfg.redraw_p > 0 and rng.random() < cfg.redraw_p:
+        big = cv2.resize(out, (REDRAW_UPSCALE * size, REDRAW_UPSCALE * size), interpolation=cv2.INTER_LINEAR)
+        if (big < 128).any():  # a faint variant has no line to redraw: keep it as it is
+            out = sketch_to_bitmap(big, size)
+    return out
 
 
 @lru_cache(maxsize=256)

@@ -53,15 +53,22 @@ class RecognizerDataConfig:
     shear: float = 0.15  # largest horizontal shear, as a slope
     shift: float = 0.06  # largest random shift, fraction of the side
     thickness_p: float = 0.5  # probability of thinning or thickening the strokes by about half a pixel
+    redraw_p: float = 0.0  # probability of redrawing a jittered bitmap as the pipeline redraws a studio drawing (sketch_to_bitmap)
     canvas_test: str = ""  # folder of Quick, Draw! stroke files (<class>.ndjson) drawn on the canvas as a 2nd test set; "" = none
     canvas_pen: str = "medium"  # pen used to draw that test set (a PEN_WIDTHS name)
+    canvas_files: tuple[str, ...] = ()  # "label=stem" where a class's stroke file has another name, e.g. "handbag=purse"
+    preselect_kinds: tuple[str, ...] = ()  # labels the studio draws a picture of: the pre-selection threshold is fitted for them; () = none
+    preselect_precision: float = 0.95  # share of pre-selections on the canvas test set that must be right (fits meta.preselect_min_prob)
 
     def __post_init__(self) -> None:
         check(0.0 < self.holdout < 1.0, "data.holdout", "a fraction in (0, 1)")
         check(0.0 <= self.rotate <= 45.0, "data.rotate", "degrees in [0, 45]")
         check(0.0 <= self.scale <= 0.5 and 0.0 <= self.shear <= 0.5 and 0.0 <= self.shift <= 0.3, "data.scale",
                "scale and shear in [0, 0.5], shift in [0, 0.3]")
-        check(0.0 <= self.thickness_p <= 1.0, "data.thickness_p", "a probability in [0, 1]")
+        check(0.0 <= self.thickness_p <= 1.0 and 0.0 <= self.redraw_p <= 1.0, "data.thickness_p", "thickness_p and redraw_p: probabilities in [0, 1]")
+        check(all(len(e.split("=")) == 2 and all(e.split("=")) for e in self.canvas_files), "data.canvas_files",
+              'entries are "label=stem", e.g. "handbag=purse"')
+        check(0.5 <= self.preselect_precision < 1.0, "data.preselect_precision", "a share in [0.5, 1)")
 
 @dataclasses.dataclass(frozen=True)
 class RecognizerOptimConfig:

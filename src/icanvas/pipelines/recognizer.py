@@ -5,6 +5,10 @@ were made: the strokes' centre lines are found, scaled so the drawing's longer s
 the frame with a margin, redrawn with Quick, Draw!'s pen and shrunk to the model's side
 (:func:`~icanvas.data.quickdraw.sketch_to_bitmap`). A small CNN then gives the probability
 of each label. A blank sketch has no guesses: :meth:`Recognizer.predict` returns ``[]``.
+
+:attr:`Recognizer.preselect_min_prob` is the probability from which on a top guess is sure
+enough for the studio to pre-select that kind, fitted on real doodles when the model was
+trained (``meta.preselect_min_prob``); None for a model without one.
 """
 
 from __future__ import annotations
@@ -26,11 +30,13 @@ FORWARD_THREADS = 1  # torch threads for one forward pass: the model is tiny (ab
 class Recognizer:
     """Inference only: receives its classifier, label names and input side."""
 
-    def __init__(self, model: nn.Module, labels: list[str], image_size: int, info: ModelInfo | None = None) -> None:
+    def __init__(self, model: nn.Module, labels: list[str], image_size: int, info: ModelInfo | None = None,
+                 preselect_min_prob: float | None = None) -> None:
         self.model = model.eval()
         self.labels = list(labels)
         self.size = image_size
         self.info = info
+        self.preselect_min_prob = preselect_min_prob  # 0..1: a top guess at least this sure may pick the studio's kind; None = never
 
     @classmethod
     def from_pretrained(cls, folder: str | Path, device: str | torch.device = "cpu") -> "Recognizer":
@@ -43,7 +49,12 @@ class Recognizer:
         if not isinstance(labels, list) or len(labels) != info.config.num_classes:
             raise CheckpointError(f"{info.path / 'config.json'} does not list its {info.config.num_classes} labels under meta.labels.",
                                   "The model folder is incomplete; retrain or restore it.")
-        return cls(model, [str(x) for x in labels], info.config.image_size, info)
+        threshold = info.meta.get("preselect_min_prob")
+        if threshold is not None and not (isinstance(threshold, (int, float)) and 0.0 <= threshold <= 1.0):
+            raise CheckpointError(f"{info.path / 'config.json'} has meta.preselect_min_prob {threshold!r}, not a probability in [0, 1].",
+                                  "Fix or remove that entry (without it the studio never pre-selects a kind).")
+        return cls(model, [str(x) for x in labels], info.config.image_size, info,
+                   None if threshold is None else float(threshold))
 
     def bitmap(self, lines: np.ndarray) -> np.ndarray:
         """The (S, S) uint8 sketch (255 paper, grey anti-aliased) the model sees for ``lines``."""

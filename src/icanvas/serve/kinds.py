@@ -33,6 +33,8 @@ KIND_TABLE: dict[str, tuple[dict[str, str], str]] = {
 }
 AVATARS = ("bear", "bunny", "cat", "dog", "fox", "lion", "owl", "panda", "penguin", "tiger")  # avatar icon ids
 RECOGNIZER_NAME = "recognizer"  # model folder name of the doodle recognizer
+# recognizer label -> the studio kinds a drawing of it may be, in order of preference; other labels name their own kind
+LABEL_KINDS: dict[str, tuple[str, ...]] = {"face": ("face", "character")}  # a character drawing is a face drawing
 SURPRISE_SIDE = 256  # side of a surprise picture sent to the page, px (small generators are enlarged smoothly)
 
 
@@ -62,12 +64,37 @@ class Models:
         """Labels the recognizer can name (empty without a recognizer)."""
         return frozenset(getattr(self.recognizer, "labels", ())) if self.recognizer is not None else frozenset()
 
-    def guess(self, lines: np.ndarray, top: int = 3) -> list[tuple[str, float, str | None]]:
-        """(label, probability, kind when a model draws that label) for a (H, W) uint8 drawing; [] without a recognizer."""
+    def kinds_of(self, label: str) -> list[str]:
+        """The installed kinds a drawing the recognizer calls ``label`` may be (see LABEL_KINDS), best first."""
+        return [k for k in LABEL_KINDS.get(label, (label,)) if k in self.pipelines]
+
+    @property
+    def preselect_min_prob(self) -> float | None:
+        """Probability from which on the top guess may pick the studio's kind (the recognizer model's); None = never."""
+        return getattr(self.recognizer, "preselect_min_prob", None)
+
+    def guess(self, lines: np.ndarray, top: int = 3) -> list[Guessed]:
+        """The recognizer's ``top`` guesses for a (H, W) uint8 drawing, most likely first; [] without a recognizer."""
         if self.recognizer is None:
             return []
-        return [(label, float(prob), label if label in self.pipelines else None)
-                for label, prob in self.recognizer.predict(lines, top=top)]
+        threshold = self.preselect_min_prob
+        out = []
+        for i, (label, prob) in enumerate(self.recognizer.predict(lines, top=top)):
+            kinds = self.kinds_of(label)
+            sure = i == 0 and bool(kinds) and threshold is not None and prob >= threshold
+            out.append(Guessed(label, float(prob), kinds[0] if kinds else None, kinds, sure))
+        return out
+
+
+@dataclass(frozen=True)
+class Guessed:
+    """One recognizer guess, as the studio uses it."""
+
+    label: str  # recognizer label
+    prob: float  # its probability, 0..1
+    kind: str | None  # the installed kind it names first (see LABEL_KINDS), None when no model draws it
+    kinds: list[str]  # every installed kind it may be, best first
+    preselect: bool  # the top guess, sure enough (>= the model's preselect_min_prob) for the studio to pick its kind
 
 
 def describe(kind: str, pipe: Any) -> KindInfo:

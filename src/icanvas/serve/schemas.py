@@ -126,7 +126,9 @@ class Studio(BaseModel):
 class Guess(BaseModel):
     label: str
     prob: float
-    kind: str | None
+    kind: str | None  # the installed kind the label names first, None when no model draws it
+    kinds: list[str] = []  # every installed kind the label may be (a face may be a face or a character), best first
+    preselect: bool = False  # the top guess, sure enough for the studio to pick its kind (the recognizer's fitted threshold)
 
 
 class Guesses(BaseModel):

@@ -291,6 +291,8 @@ def run_training(cfg: Any, data_dirs: list[Path], run_dir: Path, *, resume: bool
         if info.enabled:
             (run_dir / "distributed.json").write_text(json.dumps({"world_size": info.world_size, "fingerprints": fingerprints}))
         metrics = recipe.card_extra(cfg, prepared, final_eval) if recipe.card_extra else _NOT_EVALUATED
+        if recipe.final_meta:
+            prepared.meta.update(recipe.final_meta(cfg, prepared, final_eval))
         card = _card(cfg, prepared, steps, history.seconds + seconds, history.commands, device, metrics, history.origin)
         save_pretrained(prepared.trainer.generator, model_dir, method=cfg.method, config=prepared.trainer.model_config,
                         meta=prepared.meta, card=card)

@@ -45,3 +45,5 @@ class Recipe:
     card_extra: Callable[[Any, Prepared, dict[str, Any] | None], str] | None = None
     # (cfg, prepared, run_dir) -> None: extra files written into the run folder once the model is saved.
     finish: Callable[[Any, Prepared, Path], None] | None = None
+    # (cfg, prepared, last evaluation or None) -> entries merged into the model folder's meta (e.g. a fitted threshold).
+    final_meta: Callable[[Any, Prepared, dict[str, Any] | None], dict[str, Any]] | None = None

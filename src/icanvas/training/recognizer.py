@@ -1,9 +1,12 @@
 """Recognizer training: a small CNN learns to name Quick, Draw! doodles.
 
 :class:`RecognizerTrainer` owns the classifier, AdamW and the warm-up + cosine LR schedule;
-the recipe functions below (``RECIPE``, which the ``recognizer`` method loads) load the bitmaps,
-hold out a fixed share of every class, and evaluate held-out accuracy, per-class accuracy,
-the confusion matrix and, optionally, accuracy on stroke drawings drawn on the studio canvas.
+the recipe functions below (``RECIPE``, which the ``recognizer`` method loads) load the bitmaps
+of one or more folders (real Quick, Draw! bitmaps, and doodles drawn from photos by
+``icanvas doodles`` for kinds without real ones), hold out a fixed share of every class, and
+evaluate held-out accuracy, per-class accuracy, the confusion matrix and, optionally, accuracy
+on real stroke drawings drawn on the studio canvas, where the probability above which the
+studio may pre-select a kind is also fitted.
 """
 
 from __future__ import annotations
@@ -22,9 +25,11 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from icanvas.checkpoint import unwrap
 from icanvas.config import replace
 from icanvas.data.canvas import CANVAS_SIZE, render_strokes
+from icanvas.data.doodles import read_doodle_manifest
 from icanvas.data.quickdraw import (BitmapBatcher, bitmaps_to_input, holdout_split, load_bitmaps, read_strokes, resize_bitmaps,
                                     sketch_to_bitmap)
 from icanvas.errors import DatasetError
+from icanvas.eval.classification import classification_metrics, confusion_markdown, preselect_threshold
 from icanvas.methods.recognizer import RecognizerConfig, RecognizerTrainConfig
 from icanvas.models.recognizer import SketchClassifier
 from icanvas.sheets import grid
@@ -111,30 +116,6 @@ class RecognizerTrainer:
         return unwrap(self.net)
 
 
-# ----------------------------------------------------------------------------- metrics
-
-
-def classification_metrics(probs: np.ndarray, labels: np.ndarray, names: list[str]) -> dict[str, Any]:
-    """Accuracy, class-balanced accuracy, per-class accuracy and the confusion matrix (rows = true class)."""
-    pred = probs.argmax(1)
-    n = len(names)
-    confusion = np.zeros((n, n), np.int64)
-    np.add.at(confusion, (labels, pred), 1)
-    totals = confusion.sum(1)
-    per_class = {names[c]: round(float(confusion[c, c] / totals[c]), 4) for c in range(n) if totals[c]}
-    return {"accuracy": round(float((pred == labels).mean()) if len(labels) else 0.0, 4),
-            "balanced_accuracy": round(float(np.mean(list(per_class.values()))) if per_class else 0.0, 4),
-            "count": int(len(labels)), "per_class": per_class, "confusion": confusion.tolist(), "labels": list(names)}
-
-
-def confusion_markdown(confusion: list[list[int]], names: list[str]) -> str:
-    """Markdown table: one row per true class, one column per predicted class."""
-    head = "| true \\ predicted | " + " | ".join(names) + " |"
-    rule = "|---|" + "---:|" * len(names)
-    rows = [f"| **{names[i]}** | " + " | ".join(str(v) for v in row) + " |" for i, row in enumerate(confusion)]
-    return "\n".join([head, rule, *rows])
-
-
 # ----------------------------------------------------------------------------- recipe
 
 
@@ -143,9 +124,10 @@ def _canvas_set(cfg: RecognizerTrainConfig, names: list[str], size: int) -> tupl
     folder = Path(cfg.data.canvas_test)
     if not folder.is_dir():
         raise DatasetError(f"data.canvas_test folder {folder} does not exist.", "Point it at a folder of <class>.ndjson stroke files, or set it to ''.")
+    stems = dict(e.split("=") for e in cfg.data.canvas_files)  # label -> stroke file stem
     images, labels = [], []
     for c, name in enumerate(names):
-        path = folder / f"{name}.ndjson"
+        path = folder / f"{stems.get(name, name)}.ndjson"
         if path.is_file():
             for strokes in read_strokes(path):
                 canvas = render_strokes(strokes, CANVAS_SIZE, cfg.data.canvas_pen)  # (512, 512) as the studio page draws it
@@ -168,11 +150,63 @@ def near_copies(images: np.ndarray, labels: np.ndarray, probes: np.ndarray, prob
     return np.asarray(sorted(hits), np.int64)
 
 
+def _load_folders(folders: list[Path], classes: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, list[str], list[dict[str, Any]]]:
+    """Bitmaps of every folder: (images (N, 28, 28), labels (N,), names, one source dict per folder).
+
+    ``classes`` picks classes by stem across the folders and fixes the label order ({} = every
+    ``.npy`` of every folder, folder by folder). A source dict has the folder, its class names and
+    counts, and its ``icanvas doodles`` manifest entries ({} for real Quick, Draw! bitmaps).
+    """
+    stems = [sorted(p.stem for p in f.glob("*.npy") if p.is_file()) if f.is_dir() else [] for f in folders]
+    wanted = list(classes) or [n for found in stems for n in found]
+    if len(set(wanted)) != len(wanted):
+        twice = next(n for n in wanted if wanted.count(n) > 1)
+        raise DatasetError(f"Class {twice!r} has a bitmap file in more than one --data folder.", "Keep one <class>.npy per class.")
+    missing = [n for n in wanted if not any(n in found for found in stems)]
+    if missing or not wanted:
+        raise DatasetError(f"No --data folder has a bitmap file for class {missing[0]!r}." if missing else "The --data folders hold no .npy files.",
+                           "Pass the Quick, Draw! bitmap folder (and doodle folders made by 'icanvas doodles').")
+    parts, sources = [], []
+    for folder, found in zip(folders, stems):
+        mine = [n for n in wanted if n in found]
+        if mine:
+            images, labels, _ = load_bitmaps(folder, mine)
+            parts.append((images, np.asarray([wanted.index(mine[c]) for c in labels], np.int64)))
+            sources.append({"folder": str(folder), "names": mine, "counts": np.bincount(labels, minlength=len(mine)).tolist(),
+                            "doodles": read_doodle_manifest(folder)})
+    images = np.concatenate([p[0] for p in parts])
+    labels = np.concatenate([p[1] for p in parts])
+    return images, labels, wanted, sources
+
+
+def _source_lines(sources: list[dict[str, Any]]) -> list[str]:
+    """The card's lines on what each --data folder holds and its data terms."""
+    lines, terms = [], []
+    for src in sources:
+        counts = ", ".join(f"{n} {k}" for n, k in zip(src["names"], src["counts"]))
+        if not src["doodles"]:
+            lines.append(f"- `{src['folder']}`: {sum(src['counts'])} Quick, Draw! doodles (28 x 28 bitmaps) in {len(src['names'])} classes: {counts}")
+            terms.append("Quick, Draw! doodles, CC BY 4.0 (Google Creative Lab, quickdraw-dataset)")
+            continue
+        lines.append(f"- `{src['folder']}`: {sum(src['counts'])} doodles drawn from photos by `icanvas doodles` (each the object's simplified "
+                     f"outline and a few inner strokes, drawn with a studio pen at {CANVAS_SIZE} px and reduced like a studio drawing), "
+                     f"no real doodles of these classes: {counts}")
+        for name in src["names"]:
+            entry = src["doodles"].get(name, {})
+            folders = ", ".join(f"`{Path(s['folder']).name}`" for s in entry.get("sources", []))
+            opts = entry.get("options", {})
+            lines.append(f"  - {name}: from the train pairs of {folders or 'unknown folders'} (mask {opts.get('mask', '?')}, "
+                         f"inner strokes {opts.get('interior', '?')}, {opts.get('per_photo', '?')} per pair)")
+            terms += [s["data_terms"] for s in entry.get("sources", []) if s.get("data_terms")]
+    unique = list(dict.fromkeys(terms))
+    return lines + ["- Data terms: " + "; ".join(unique) if unique else "- Data terms: not stated"]
+
+
 def prepare_recognizer(cfg: RecognizerTrainConfig, data_dirs: list[Path], device: torch.device, dist_info: DistInfo) -> Prepared:
-    if len(data_dirs) != 1:
-        raise DatasetError(f"The recognizer trains on one bitmap folder, got {len(data_dirs)}.", "Pass --data once, e.g. --data ../shared/data/quickdraw/bitmaps.")
-    folder = Path(data_dirs[0])
-    images28, labels, names = load_bitmaps(folder, cfg.data.classes)
+    if not data_dirs:
+        raise DatasetError("The recognizer needs a bitmap folder.", "Pass --data ../shared/data/quickdraw/bitmaps (and doodle folders).")
+    images28, labels, names, sources = _load_folders([Path(d) for d in data_dirs], cfg.data.classes)
+    synthetic = sorted({n for src in sources if src["doodles"] for n in src["names"]}, key=names.index)
     size = cfg.model.image_size
     images = resize_bitmaps(images28, size)  # (N, S, S) 255 paper
     train_idx, held_idx = holdout_split(labels, cfg.data.holdout, cfg.run.seed)
@@ -184,23 +218,26 @@ def prepare_recognizer(cfg: RecognizerTrainConfig, data_dirs: list[Path], device
     model_cfg = replace(cfg.model, num_classes=len(names))
     batches = BitmapBatcher(images[train_idx], labels[train_idx], cfg.data, size=size, num_classes=len(names),
                             seed=cfg.run.seed, rank=dist_info.rank, world_size=dist_info.world_size)
-    counts = np.bincount(labels, minlength=len(names))
     spread = np.linspace(0, len(held_idx) - 1, min(cfg.run.num_samples, len(held_idx))).round().astype(int)
     preview_idx = held_idx[spread]
+    lines = _source_lines(sources)
     summary = "\n".join([
-        f"- `{folder}`: {len(labels)} Quick, Draw! doodles (28 x 28 bitmaps) in {len(names)} classes: "
-        + ", ".join(f"{n} {k}" for n, k in zip(names, counts)),
+        *lines[:-1],
         f"- Held out for evaluation: {len(held_idx)} ({cfg.data.holdout:.0%} of each class, split seed {cfg.run.seed}); "
         f"trained on {len(train_idx)}" + (f" ({len(dropped)} copies of canvas test drawings left out)" if len(dropped) else ""),
-        f"- Canvas test set: {len(canvas[1])} stroke drawings from `{cfg.data.canvas_test}` drawn at {CANVAS_SIZE} px with the "
-        f"{cfg.data.canvas_pen} pen" if canvas is not None else "- Canvas test set: none",
-        "- Data terms: Quick, Draw! doodles, CC BY 4.0 (Google Creative Lab, quickdraw-dataset)",
+        f"- Canvas test set: {len(canvas[1])} real stroke drawings from `{cfg.data.canvas_test}` drawn at {CANVAS_SIZE} px with the "
+        f"{cfg.data.canvas_pen} pen" + (f" (never trained on; the only real doodles of {', '.join(synthetic)})" if synthetic else "")
+        if canvas is not None else "- Canvas test set: none",
+        lines[-1],
     ])
     meta = {"labels": names, "image_size": size, "train_examples": int(len(train_idx)),
             "io": f"any sketch reduced to a {size} x {size} Quick, Draw!-style bitmap (icanvas.data.quickdraw.sketch_to_bitmap); "
                   f"output: probabilities of {len(names)} labels",
             "heldout_examples": int(len(held_idx)), "name": f"sketch recognizer ({len(names)} classes)"}
-    extra = {"names": names, "held_images": bitmaps_to_input(images[held_idx]), "held_labels": labels[held_idx], "canvas": canvas}
+    if synthetic:
+        meta["synthetic_labels"] = synthetic
+    extra = {"names": names, "held_images": bitmaps_to_input(images[held_idx]), "held_labels": labels[held_idx], "canvas": canvas,
+             "synthetic": [names.index(n) for n in synthetic]}
     trainer = RecognizerTrainer(cfg, model_cfg, device, dist_info, labels=names)
     preview = {"image": bitmaps_to_input(images[preview_idx]), "label": labels[preview_idx]}
     return Prepared(trainer, batches, preview, meta, summary, extra=extra,
@@ -225,11 +262,19 @@ def recognizer_grid(trainer: RecognizerTrainer, preview: dict[str, np.ndarray]) 
 
 
 def evaluate_recognizer(cfg: RecognizerTrainConfig, prepared: Prepared) -> dict[str, Any]:
-    ex = prepared.extra
-    out = {"heldout": classification_metrics(prepared.trainer.probabilities(ex["held_images"]), ex["held_labels"], ex["names"])}
+    ex, trainer = prepared.extra, prepared.trainer
+    synthetic = np.isin(ex["held_labels"], ex["synthetic"])  # held-out doodles drawn from photos, not by people
+    probs = trainer.probabilities(ex["held_images"])
+    out = {"heldout": classification_metrics(probs[~synthetic], ex["held_labels"][~synthetic], ex["names"])}
+    if synthetic.any():
+        out["heldout_synthetic"] = classification_metrics(probs[synthetic], ex["held_labels"][synthetic], ex["names"])
     if ex["canvas"] is not None:
         images, labels = ex["canvas"]
-        out["canvas"] = classification_metrics(prepared.trainer.probabilities(bitmaps_to_input(images)), labels, ex["names"])
+        canvas_probs = trainer.probabilities(bitmaps_to_input(images))
+        out["canvas"] = classification_metrics(canvas_probs, labels, ex["names"])
+        if cfg.data.preselect_kinds:
+            out["preselect"] = preselect_threshold(canvas_probs, labels, ex["names"], list(cfg.data.preselect_kinds),
+                                                   cfg.data.preselect_precision)
     out["accuracy"] = out["heldout"]["accuracy"]  # headline numbers at the top level (TensorBoard scalars)
     out["balanced_accuracy"] = out["heldout"]["balanced_accuracy"]
     if "canvas" in out:
@@ -237,25 +282,55 @@ def evaluate_recognizer(cfg: RecognizerTrainConfig, prepared: Prepared) -> dict[
     return out
 
 
+def recognizer_meta(cfg: RecognizerTrainConfig, prepared: Prepared, metrics: dict[str, Any] | None) -> dict[str, Any]:
+    """What the finished model folder's meta learns from the last evaluation: the pre-selection threshold."""
+    pre = (metrics or {}).get("preselect")
+    if not pre or pre["threshold"] is None:
+        return {}
+    return {"preselect_min_prob": pre["threshold"], "preselect_kinds": pre["kinds"],
+            "preselect_precision": pre["precision"], "preselect_coverage": f"{pre['selected']}/{pre['count']} canvas test drawings"}
+
+
 def recognizer_card(cfg: RecognizerTrainConfig, prepared: Prepared, metrics: dict[str, Any] | None) -> str:
     if not metrics:
         return "Not evaluated."
     h, names = metrics["heldout"], metrics["heldout"]["labels"]
-    lines = [f"Held-out bitmaps ({h['count']} doodles never trained on): **accuracy {h['accuracy']:.1%}**, "
+    real = [n for n in names if n in h["per_class"]]
+    lines = [f"Held-out bitmaps ({h['count']} real doodles of {len(real)} classes, never trained on): **accuracy {h['accuracy']:.1%}**, "
              f"class-balanced accuracy {h['balanced_accuracy']:.1%}.", ""]
+    hs = metrics.get("heldout_synthetic")
+    if hs:
+        lines += [f"Held-out doodles drawn from photos ({hs['count']}): accuracy {hs['accuracy']:.1%} (how well the drawn-from-photo "
+                  "doodles are learnt, not how well real ones are recognised: see the canvas drawings).", ""]
     cv = metrics.get("canvas")
     if cv:
-        lines += [f"Canvas drawings ({cv['count']} Quick, Draw! stroke drawings drawn at {CANVAS_SIZE} px with the "
+        lines += [f"Canvas drawings ({cv['count']} real Quick, Draw! stroke drawings drawn at {CANVAS_SIZE} px with the "
                   f"{cfg.data.canvas_pen} pen, reduced as the recognizer pipeline does): **accuracy {cv['accuracy']:.1%}**.", ""]
     lines += ["| class | held-out accuracy |" + (" canvas accuracy |" if cv else ""), "|---|---:|" + ("---:|" if cv else "")]
     for n in names:
-        row = f"| {n} | {h['per_class'].get(n, float('nan')):.1%} |"
+        held = f"{h['per_class'][n]:.1%}" if n in h["per_class"] else (f"{hs['per_class'][n]:.1%} (drawn from photos)" if hs and n in hs["per_class"] else "-")
+        row = f"| {n} | {held} |"
         if cv:
             row += f" {cv['per_class'][n]:.0%} |" if n in cv["per_class"] else " - |"
         lines.append(row)
+    pre = metrics.get("preselect")
+    if pre:
+        if pre["threshold"] is None:
+            lines += ["", f"Pre-selection: no probability threshold makes pre-selecting {', '.join(pre['kinds'])} right "
+                      f"{pre['target']:.0%} of the time on the canvas drawings; the studio never pre-selects a kind."]
+        else:
+            lines += ["", f"Pre-selection (the studio picks the kind for the child when the top guess is one of {', '.join(pre['kinds'])}): "
+                      f"**threshold {pre['threshold']:.3f}** (stored as meta.preselect_min_prob), the smallest probability from which on "
+                      f"pre-selection is right >= {pre['target']:.0%} of the time on the canvas drawings: right {pre['precision']:.1%} of the "
+                      f"time, {pre['selected']} of the {pre['count']} drawings pre-selected ({pre['of_kinds']} of them show one of those kinds). "
+                      "The threshold is fitted on these same drawings: a small test set, so the figure is optimistic."]
     lines += ["", "Confusion matrix of the held-out bitmaps (rows: true class, columns: predicted):", "",
-              confusion_markdown(h["confusion"], names)]
+              confusion_markdown([row for i, row in enumerate(h["confusion"]) if names[i] in h["per_class"]], real, columns=names)]
+    if cv:
+        lines += ["", "Confusion matrix of the canvas drawings (rows: true class, columns: predicted):", "",
+                  confusion_markdown([row for i, row in enumerate(cv["confusion"]) if names[i] in cv["per_class"]],
+                                     [n for n in names if n in cv["per_class"]], columns=names)]
     return "\n".join(lines)
 
 
-RECIPE = Recipe(prepare_recognizer, recognizer_grid, evaluate_recognizer, recognizer_card)
+RECIPE = Recipe(prepare_recognizer, recognizer_grid, evaluate_recognizer, recognizer_card, final_meta=recognizer_meta)

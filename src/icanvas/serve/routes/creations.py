@@ -88,7 +88,7 @@ def save(
     if not state.reserve.ensure():  # children's saves never take the room kept for signing in and deleting
         raise disk_full()
     guesses = models.guess(lines, top=1)
-    label, prob = guesses[0][:2] if guesses else (None, None)
+    label, prob = (guesses[0].label, guesses[0].prob) if guesses else (None, None)
     recognized = label if prob is not None and prob >= game.RECOGNIZED_MIN_PROB else None
     facts = game.CreationFacts(at=utcnow(), kind=kind, recognized=recognized, colours=colours, seconds=seconds, mission_id=mission_id)
     saved = save_creation(db, state.store, viewer.child, png_bytes(image), picture_png, facts, state.missions,

@@ -62,7 +62,8 @@ def recognize(state: StateDep, drawing: Annotated[UploadFile, File(description="
     if drawn is None:  # an empty canvas: nothing to guess yet
         return Guesses(guesses=[])
     lines = drawn.lines
-    return Guesses(guesses=[Guess(label=label, prob=prob, kind=kind) for label, prob, kind in models.guess(lines, GUESSES)])
+    return Guesses(guesses=[Guess(label=g.label, prob=g.prob, kind=g.kind, kinds=g.kinds, preselect=g.preselect)
+                            for g in models.guess(lines, GUESSES)])
 
 
 @router.get("/surprise", response_class=Response, responses={**PNG, 404: {"description": "No sampler model installed"}})

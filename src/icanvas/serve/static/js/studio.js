@@ -8,7 +8,8 @@ import { blobToImage, download, el, icon, reducedMotion, singleFlight } from "./
 
 const LIVE_DELAY_MS = 700; // live picture: wait this long after a stroke ends before asking again
 const GUESS_DELAY_MS = 500; // recognizer: wait this long after a stroke ends
-const GUESS_MIN_PROB = 0.2; // show a guess only when the recognizer is at least this sure (0..1)
+const GUESS_MIN_PROB = 0.2; // show a guess only when the recognizer is at least this sure (0..1); pre-selecting a
+// kind takes the server's `preselect` flag (the recognizer model's own threshold), not this number
 const PAIR_GAP = 24; // white space around and between the two pictures in a downloaded pair, px
 const SAVE_RETRIES = 2; // a save that got no answer is sent again this many times, with the same key
 const SAVE_RETRY_MS = 1500; // wait before sending an unanswered save again, ms
@@ -118,9 +119,14 @@ export function setupStudio(board, ui, hooks) {
   });
 
   // ---------------------------------------------------------------- guesses
+  const hideGuess = () => {
+    ui.guess.hidden = true;
+    delete ui.guess.dataset.label;
+  };
+
   async function guess() {
-    if (board.isBlank()) {
-      ui.guess.hidden = true;
+    if (board.isBlank() || state.kindByHand) {
+      hideGuess(); // once the child picked the kind, a guess can only contradict them
       return;
     }
     let guesses;
@@ -130,14 +136,16 @@ export function setupStudio(board, ui, hooks) {
       return; // a guess is a nicety: stay quiet when it fails
     }
     const top = guesses[0];
-    if (!top || top.prob < GUESS_MIN_PROB || board.isBlank()) {
-      ui.guess.hidden = true;
+    if (!top || top.prob < GUESS_MIN_PROB || board.isBlank() || state.kindByHand) {
+      hideGuess(); // the kind may have been picked by hand while the guess was on its way
       return;
     }
     ui.guess.replaceChildren(icon(top.label, { cls: "guess-icon" }), text(el("span"), "guess.question", { thing: thing(top.label) }));
     ui.guess.dataset.label = top.label;
     ui.guess.hidden = false;
-    if (top.kind && findKind(top.kind) && !state.kindByHand && state.kind !== top.kind) update({ kind: top.kind });
+    // pre-select only a sure guess, and keep the current kind when the guess may be it (a face may be a character)
+    const kinds = (top.kinds || (top.kind ? [top.kind] : [])).filter((k) => findKind(k));
+    if (top.preselect && kinds.length && !kinds.includes(state.kind)) update({ kind: kinds[0] });
   }
   const guesser = singleFlight(guess, GUESS_DELAY_MS);
 
@@ -171,7 +179,7 @@ export function setupStudio(board, ui, hooks) {
     dropPicture();
     savedVersion = null;
     pendingSave = null;
-    ui.guess.hidden = true;
+    hideGuess();
     update({ kindByHand: false, drawingNo: (state.drawingNo || 0) + 1 });
   }
 
@@ -266,6 +274,10 @@ export function setupStudio(board, ui, hooks) {
 
   subscribe((st, patch) => {
     if ("kind" in patch) ui.kindPicker.classList.remove("nudge");
+    if (patch.kindByHand) {
+      guesser.cancel(); // a guess asked for before the choice must not come back
+      hideGuess(); // a kind chosen by hand (or by a mission) clears the guess
+    }
   });
   aria(ui.undo, "actions.undo");
   aria(ui.redo, "actions.redo");
