@@ -125,6 +125,7 @@ class Phase:
     saturated: int = 0  # 503 answers
     errors: Counter = field(default_factory=Counter)  # cause -> count (non-2xx other than 503, exceptions)
     wall_s: float = 0.0  # phase wall time, s
+    batches: dict[str, float] = field(default_factory=dict)  # the server's micro-batches in this phase (from /metrics)
 
 
 async def post(client: httpx.AsyncClient, path: str, files: dict, data: dict | None, token: str,
@@ -181,6 +182,36 @@ async def run_phase(n: int, args: argparse.Namespace, url: str, drawings: list[b
     await asyncio.gather(*(child(i, args, url, drawings, kinds, recognizer, deadline, stats) for i in range(n)))
     stats.wall_s = time.perf_counter() - t
     return stats
+
+
+def read_batches(url: str) -> dict[str, float]:
+    """The server's generation batch-size histogram from GET /metrics: {"count", "sum", "le=N": cumulative}."""
+    out: dict[str, float] = {}
+    try:
+        text = httpx.get(url + "/metrics", timeout=10).text
+    except httpx.HTTPError:
+        return out
+    for line in text.splitlines():
+        if line.startswith("icanvas_generation_batch_size_bucket"):
+            out["le=" + line.split('le="')[1].split('"')[0]] = float(line.rsplit(" ", 1)[1])
+        elif line.startswith(("icanvas_generation_batch_size_count", "icanvas_generation_batch_size_sum")):
+            out[line.split(" ")[0].rsplit("_", 1)[1]] = float(line.rsplit(" ", 1)[1])
+    return out
+
+
+def batch_line(p: Phase) -> str:
+    """How many drawings each model call took during the phase: the mean and the share per size bucket."""
+    b = p.batches
+    if not b.get("count"):
+        return f"N={p.children}: no batches reported (the server has no /metrics)"
+    bounds = sorted((k for k in b if k.startswith("le=") and k != "le=+Inf"), key=lambda k: float(k[3:]))
+    shares, below = [], 0.0
+    for k in bounds + ["le=+Inf"]:
+        n = b.get(k, 0.0) - below
+        below = b.get(k, below)
+        if n:
+            shares.append(f"<={k[3:]}: {100 * n / b['count']:.0f}%")
+    return f"N={p.children}: {b['count']:.0f} model calls, {b['sum'] / b['count']:.2f} drawings per call ({', '.join(shares)})"
 
 
 def pct(values: list[float], q: float) -> str:
@@ -275,8 +306,11 @@ def main() -> None:
                    headers={"X-CSRF-Token": token})
         phases = []
         for n in args.children:
+            before = read_batches(url)
             phases.append(asyncio.run(run_phase(n, args, url, drawings, kinds, studio["recognizer"])))
             p = phases[-1]
+            after = read_batches(url)
+            p.batches = {k: after[k] - before.get(k, 0.0) for k in after}
             print(f"  N={n}: {len(p.gen_ms)} pictures in {p.wall_s:.1f} s, {p.saturated} busy, {sum(p.errors.values())} errors",
                   flush=True)
         print()
@@ -284,7 +318,9 @@ def main() -> None:
         for p in phases:
             for cause, count in p.errors.most_common():
                 print(f"N={p.children} error x{count}: {cause}")
-        print("\nBatch sizes: the server does not expose its micro-batch sizes over HTTP, so they are not reported.")
+        print("\nThe server's micro-batches (GET /metrics):")
+        for p in phases:
+            print(batch_line(p))
     finally:
         if server:
             server.stop()
