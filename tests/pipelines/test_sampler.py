@@ -6,7 +6,7 @@ import torch
 
 from icanvas.checkpoint import save_pretrained
 from icanvas.config import DCGANGeneratorConfig, UNetConfig
-from icanvas.errors import ConfigError
+from icanvas.errors import ConfigError, ICanvasError
 from icanvas.models.dcgan import DCGANGenerator, latent_vectors
 from icanvas.models.unet import UNetGenerator
 from icanvas.pipelines.sampler import Sampler
@@ -69,5 +69,5 @@ def test_clear_errors(model_dir, tmp_path):
         s.generate(np.zeros((2, 5), np.float32))
     unet = UNetConfig(image_size=16, ngf=2, max_channels=4)
     save_pretrained(UNetGenerator(unet), tmp_path / "sketch", method="pix2pix", config=unet)
-    with pytest.raises(ConfigError, match="not one that makes pictures from nothing"):
+    with pytest.raises(ICanvasError, match="it makes pictures from drawings.*dcgan models, which make pictures from nothing"):
         Sampler.from_pretrained(tmp_path / "sketch")
