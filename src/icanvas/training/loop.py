@@ -149,11 +149,11 @@ def _card(cfg: Any, prepared: Any, result_steps: int, seconds: float, commands: 
     training = [steps]
     if hasattr(cfg, "sketchify"):
         training.append(f"- Sketchify augmentation: {'on' if cfg.sketchify.enabled else 'off'}")
-    if hasattr(cfg, "augment"):  # unconditional GANs: the stabilisers in use
+    if cfg.method == "dcgan":  # unconditional GANs: the stabilisers in use
         training.append(f"- Stabilisers: EMA of G {cfg.ema.decay or 'off'}; differentiable augmentation "
                         f"{', '.join(cfg.augment.policy) or 'off'}; label smoothing {cfg.loss.label_smoothing or 'off'}; "
                         f"spectral norm in D {'on' if cfg.discriminator.spectral_norm else 'off'}")
-    elif hasattr(cfg, "ema"):  # pix2pix: what shapes the pictures beyond L1 + GAN
+    elif cfg.method == "pix2pix":  # what shapes the pictures beyond L1 + GAN
         training.append(f"- EMA of G {cfg.ema.decay or 'off'}; discriminator scales {cfg.discriminator.num_scales}; "
                         f"feature matching {cfg.loss.lambda_fm or 'off'}; L1 weight {cfg.loss.lambda_l1:g}; "
                         f"precision {cfg.run.precision}")
