@@ -38,7 +38,7 @@ class PaperPhoto:
 
 
 def draw_page(h: int, w: int, rng: np.random.Generator, paper: str = "white", rules: str = "",
-              colouring: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+              colouring: bool = True, blank: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(page (h, w, 3) uint8, dark strokes (h, w) bool, colouring (h, w) bool) of a child's drawing."""
     page = np.empty((h, w, 3), np.uint8)
     page[:] = PAPERS[paper]
@@ -51,13 +51,13 @@ def draw_page(h: int, w: int, rng: np.random.Generator, paper: str = "white", ru
             cv2.line(page, (x, 0), (x, h - 1), RULE_RGB, thick)
     strokes = np.zeros((h, w), np.uint8)
     colour = np.zeros((h, w), np.uint8)
-    if colouring:  # a crayon colouring-in with gaps, inside a felt-tip outline
+    if colouring and not blank:  # a crayon colouring-in with gaps, inside a felt-tip outline
         cx, cy, r = int(w * rng.uniform(0.55, 0.7)), int(h * rng.uniform(0.55, 0.7)), int(side * 0.09)
         cv2.circle(colour, (cx, cy), r, 1, -1)
         colour &= (rng.random((h, w)) < 0.8).astype(np.uint8)  # wax skips over the paper's grain
         page[colour > 0] = CRAYON_RGB
         cv2.circle(strokes, (cx, cy), r, 1, max(1, round(side * TOOLS["felt-tip"][1])))
-    for name, (rgb, width) in TOOLS.items():  # a few strokes of each tool
+    for name, (rgb, width) in () if blank else TOOLS.items():  # a few strokes of each tool
         stroke = np.zeros((h, w), np.uint8)
         lw = max(1, round(side * width))
         for _ in range(2):
@@ -115,14 +115,14 @@ def page_corners(h: int, w: int, ph: int, pw: int, rng: np.random.Generator, ang
 
 def paper_photo(size: int = 640, *, seed: int = 0, backdrop: str = "dark", angle: float = 0.0, perspective: float = 0.0,
                 shadow: bool = False, rules: str = "", paper: str = "white", finger: bool = False,
-                second_sheet: bool = False, colouring: bool = True) -> PaperPhoto:
+                second_sheet: bool = False, colouring: bool = True, blank: bool = False) -> PaperPhoto:
     """A 4:3 landscape photo with long side ``size`` px of a portrait page lying on ``backdrop``."""
     rng = np.random.default_rng(seed)
     h, w = round(size * 3 / 4), size
     pw_, ph_ = 1000, 1414  # A4 proportions; drawn at about the photo's resolution
     page_px = max(64, round(min(h, w) * 0.85))
     ph, pw = page_px, round(page_px * pw_ / ph_)
-    page, strokes, colour = draw_page(ph, pw, rng, paper, rules, colouring)
+    page, strokes, colour = draw_page(ph, pw, rng, paper, rules, colouring, blank)
     corners = page_corners(h, w, ph, pw, rng, angle, perspective)
     H = cv2.getPerspectiveTransform(np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], np.float32), corners)
     photo = background(h, w, backdrop, rng).astype(np.float32)
