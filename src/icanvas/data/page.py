@@ -41,7 +41,8 @@ _MAX_OUTSIDE = 0.2  # corners may lie outside the photo by at most this fraction
 _MIN_SIDE = 16  # a photo with a side shorter than this, px, holds no page worth finding
 # --- refinement at full resolution
 _REFINE_POINTS = 48  # points per side where the edge is measured again
-_REFINE_REACH = 2.5  # the edge is looked for this many work px either side of the coarse side
+_REFINE_REACH = 6.0  # the edge is looked for this many work px either side of the coarse side ...
+_REFINE_AGAIN = 1.5  # ... and then this many either side of the side found
 _REFINE_MIN = 10  # fewer edge points than this on a side keep the coarse side
 _OUTLIER_SIGMAS = 2.5  # edge points farther than this many robust sigmas from the side's line are dropped
 # --- straightening
@@ -98,7 +99,8 @@ def search_page(rgb: np.ndarray) -> PageSearch:
         if quad is None:
             reasons.append("the paper region is not four-sided")
             continue
-        quad, support = _refine(rgb, quad / np.array([sw / w, sh / h], np.float32), 1 / scale)
+        quad, support = _refine(rgb, quad / np.array([sw / w, sh / h], np.float32), 1 / scale, _REFINE_REACH)
+        quad, support = _refine(rgb, quad, 1 / scale, _REFINE_AGAIN)  # closer, now that the sides are near
         if np.abs(quad - full).max() < _WHOLE_CORNERS * np.hypot(w, h):
             return PageSearch(Page(full, 1.0, True), "the photo is the page")
         why = _implausible(quad, (h, w))
@@ -249,11 +251,11 @@ def _ordered(quad: np.ndarray) -> np.ndarray:
     return np.roll(quad, -int(np.argmin(quad.sum(axis=1))), axis=0)
 
 
-def _refine(rgb: np.ndarray, quad: np.ndarray, px_per_work: float) -> tuple[np.ndarray, float]:
+def _refine(rgb: np.ndarray, quad: np.ndarray, px_per_work: float, reach: float) -> tuple[np.ndarray, float]:
     """(corners (photo px) from each side measured again at full resolution and fitted robustly,
     share of the sides' points inside the photo that lie on an edge along the fitted side)."""
     h, w = rgb.shape[:2]
-    reach = max(3, int(np.ceil(_REFINE_REACH * px_per_work)))
+    reach = max(3, int(np.ceil(reach * px_per_work)))
     offsets = np.arange(-reach, reach + 1, dtype=np.float32)  # (R,)
     s = np.linspace(0.08, 0.92, _REFINE_POINTS, dtype=np.float32)  # (N,) along the side, corners left out
     sides, on_edge, seen = [], 0, 0
