@@ -107,14 +107,15 @@ def test_rules_need_many_evenly_spaced_long_lines():
 
 def test_no_page_falls_back_to_the_whole_photo_and_says_so():
     rng = np.random.default_rng(1)
-    photo = np.clip(np.linspace(90, 170, 640)[None, :, None] + rng.normal(0, 5, (480, 640, 3)), 0, 255).astype(np.uint8)
-    photo[:, :, 2] //= 2  # a brown floor, no paper on it
-    cv2.line(photo, (100, 100), (500, 380), (10, 10, 10), 5)
+    photo = np.full((480, 640, 3), (165, 130, 95), np.uint8)  # a wooden floor ...
+    photo[200:260, 290:350] = 245  # ... with a sticky note on it, far too small to be the page
+    cv2.line(photo, (100, 100), (540, 400), (10, 10, 10), 5)
+    photo = np.clip(photo * np.linspace(0.75, 1.0, 640)[None, :, None] + rng.normal(0, 4, photo.shape), 0, 255).astype(np.uint8)
     search = search_page(photo)
+    assert search.page is None and search.reason
     drawing = normalize_drawing(Image.fromarray(photo))
-    if search.page is None:
-        assert drawing.source.startswith("photographed, no page found (") and "used the whole photo" in drawing.source
-    assert drawing.lines.shape == (480, 640) or search.page is not None
+    assert drawing.source.startswith(f"photographed, no page found ({search.reason}): used the whole photo")
+    assert drawing.lines.shape == (480, 640) and (drawing.lines[240, 300:340] == 0).any()  # the line was read
 
 
 def test_blank_page_is_an_empty_drawing():

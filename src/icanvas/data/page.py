@@ -31,6 +31,7 @@ _SEED_PERCENTILE = 80  # a seed is at least this bright, percentile of the windo
 _SEEDS = 4  # at most this many seeds (separate regions) are tried
 _OPEN_FRAC = 1 / 60  # bridges narrower than this fraction of the work side are cut off the region
 _WHOLE_BORDER = 0.95  # paper along at least this fraction of every border: the photo is the page
+_PAPER_MARGIN = 14  # a region filling the photo is its paper only if it is within this of the brightest things (log scale, ~1.35x)
 _WHOLE_CORNERS = 0.03  # corners this close to the photo's, as a fraction of its diagonal: the photo is the page
 # --- what a page looks like
 _MIN_AREA = 0.10  # a page covers at least this fraction of the photo
@@ -91,9 +92,13 @@ def search_page(rgb: np.ndarray) -> PageSearch:
     sh, sw = small.shape[:2]
     full = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
     reasons = []
+    brightest = float(np.percentile(smooth.max(axis=2), 99.5))  # log scale
     for region in regions:
         region = _holes_filled(region)  # the child's colouring-in is paper too
         if _touches_every_border(region):
+            if float(np.median(smooth.max(axis=2)[region])) < brightest - _PAPER_MARGIN:
+                reasons.append("something brighter than the background lies on it, too small to be the page")
+                continue
             return PageSearch(Page(full, 1.0, True), "the photo is the page")
         quad = _quad(region)
         if quad is None:
