@@ -47,7 +47,7 @@ _REFINE_AGAIN = 1.5  # ... and then this many either side of the side found
 _REFINE_MIN = 10  # fewer edge points than this on a side keep the coarse side
 _OUTLIER_SIGMAS = 2.5  # edge points farther than this many robust sigmas from the side's line are dropped
 # --- straightening
-MAX_PAGE_SIDE = 1600  # long side of a straightened page, px (enough for a model working at <= 1024)
+MAX_PAGE_SIDE = 1024  # long side of a straightened page, px: the pictures are at most this big (pipelines MAX_OUTPUT_SIDE)
 _INSET = 0.01  # fraction of each side trimmed off a straightened page (the paper's edge and its shadow)
 _PRESHRINK = 1.25  # the photo is first shrunk (area averaging) to this many times the page's output scale
 
