@@ -120,7 +120,7 @@ def generate(
     output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the pictures, or a .png file for one drawing.")] = Path("out"),
     kind: Annotated[Optional[str], typer.Option(help="Kind to draw, for models that draw several.")] = None,
     backend: Annotated[str, typer.Option(help="auto (onnxruntime when installed), onnx or torch.")] = "auto",
-    side_by_side: Annotated[bool, typer.Option(help="Also write drawing|picture pairs.")] = False,
+    side_by_side: Annotated[bool, typer.Option(help="Also write drawing|picture pairs, both the same height.")] = False,
 ) -> None:
     """Turn drawings into pictures.
 
@@ -131,7 +131,7 @@ def generate(
     from icanvas.catalog import find_model_for
     from icanvas.data.images import normalize_drawing, read_image
     from icanvas.pipelines.sketch_to_image import SketchToImage
-    from icanvas.sheets import grid, save_png
+    from icanvas.sheets import save_png, side_by_side
 
     one_file = output.suffix.lower() == ".png"
     if one_file and len(inputs) > 1:
@@ -150,7 +150,7 @@ def generate(
         target = output if one_file else output / f"{path.stem}.png"
         save_png(target, res.image)
         if side_by_side:
-            save_png(target.with_name(f"{target.stem}_pair.png"), grid([[np.asarray(res.drawing.lines), res.image]]))
+            save_png(target.with_name(f"{target.stem}_pair.png"), side_by_side(np.asarray(res.drawing.lines), res.image))
         out.print(f"{path} -> {target}  ({res.drawing.source}; {pipe.backend.name})")
     if failures:
         raise typer.Exit(2)

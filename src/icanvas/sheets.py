@@ -46,6 +46,16 @@ def grid(rows: list[list[np.ndarray]], *, cell: int = 0, pad: int = 4, titles: l
     return out
 
 
+def side_by_side(left: np.ndarray, right: np.ndarray, pad: int = 4) -> np.ndarray:
+    """``left`` | ``right`` as one (H, W, 3) uint8 sheet, ``left`` scaled to ``right``'s height
+    (a drawing photographed at 3000 px beside its 1024 px picture: both the same height)."""
+    h = right.shape[0]
+    w = max(1, round(left.shape[1] * h / left.shape[0]))
+    shrink = h < left.shape[0]
+    scaled = cv2.resize(as_rgb(left), (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    return grid([[scaled, right]], pad=pad)
+
+
 def save_png(path, img: np.ndarray) -> None:
     """Write an RGB or grey uint8 array as PNG (creates parent folders)."""
     from pathlib import Path

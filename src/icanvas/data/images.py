@@ -15,7 +15,9 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from icanvas.data.page import search_page, straighten
 from icanvas.data.reading import ACCEPTED_FORMATS, read_image  # noqa: F401  (re-exported: callers read and normalise together)
+from icanvas.data.rules import printed_rules
 from icanvas.errors import InputImageError
 
 # --- normalize_drawing tunables (grey levels are 0..255 with paper light and ink dark)
@@ -37,6 +39,7 @@ _SPECKLE_MIN = 5  # ... and never fewer than this many pixels
 _MIN_INK_FRAC = 5e-5  # less ink than this fraction of the image area means an empty drawing
 _CHROMA = 60  # colour strokes: max - min channel after white balance, 0..255, above which a pixel is coloured
 _COLOR_DIST = 40  # colour strokes: a coloured pixel also differs from the paper colour by this much, 0..255
+_RULE_CONTRAST = 0.06  # printed rules are looked for among pixels at least this fraction darker than the paper
 _STATS_SAMPLES = 1_000_000  # at most this many pixels feed medians and percentiles
 
 
@@ -276,6 +279,10 @@ def _normalize_rgb(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     else:
         weak = strong = work < _INK_LEVEL
     colour, colours = _colour_strokes(rgb, work, bg if photo else None, inverted)
+    faint = work.astype(np.float32) < bg * (1 - _RULE_CONTRAST)  # (H, W) printed rules are faint but whole
+    rules = printed_rules(faint | colour) & ~strong if not inverted else np.zeros_like(colour)  # dark strokes stay
+    if rules.any():  # lined or squared paper: its rules are neither ink nor colour
+        weak, strong, colour = weak & ~rules, strong & ~rules, colour & ~rules
     area = gray.size
     ink = _keep_strokes(weak | colour, strong | colour, max(_SPECKLE_MIN, round(_SPECKLE_FRAC * area)))
     if ink.sum() < max(_SPECKLE_MIN, _MIN_INK_FRAC * area):
@@ -290,21 +297,37 @@ def _normalize_rgb(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
         (True, False): "photographed paper (adaptive threshold)",
         (True, True): "photographed dark board (inverted, adaptive threshold)",
     }[(photo, inverted)]
+    if rules.any():
+        source += ", printed rules removed"
     lines = np.where(ink, 0, 255).astype(np.uint8)  # (H, W) binary
     colors = np.where(colour[..., None], colours, 0).astype(np.uint8)  # (H, W, 3)
     return lines, colors, colour, source
 
 
-def normalize_drawing(img: Image.Image) -> Drawing:
-    """Any drawing -> black lines on white + coloured strokes, same size as the input.
+def _details(source: str) -> str:
+    """What :func:`_normalize_rgb` said after its first words, e.g. ', printed rules removed'."""
+    return source[source.index(","):] if "," in source else ""
+
+
+def normalize_drawing(img: Image.Image, *, find_page: bool = True) -> Drawing:
+    """Any drawing -> black lines on white + coloured strokes.
 
     Handles transparent backgrounds, light lines on dark backgrounds, photographed paper
-    (uneven light, grey paper, noise) and crayon colours. Raises InputImageError when no
-    drawing is found.
+    (uneven light, grey paper, noise, the printed rules of lined or squared paper) and crayon
+    colours. A photo of a page lying on something (``find_page``) is cut to the page and
+    straightened first (:mod:`icanvas.data.page`): the drawing then has the page's size and
+    shape; every other drawing keeps the input's size. Raises InputImageError when no drawing
+    is found.
     """
     rgb, alpha = _rgb_alpha(img)
     if alpha is None or np.mean(_sample(alpha) < 250) < _ALPHA_MIN_FRACTION:
-        lines, colors, mask, source = _normalize_rgb(rgb)
+        search = search_page(rgb) if find_page else None
+        page = search.page if search and search.page and not search.page.fills_photo else None
+        lines, colors, mask, source = _normalize_rgb(straighten(rgb, page) if page else rgb)
+        if page:
+            source = "photographed page, found and straightened" + _details(source)
+        elif search and search.page is None and source.startswith("photographed paper"):
+            source = f"photographed, no page found ({search.reason}): used the whole photo" + _details(source)
     else:
         try:  # strokes are what is opaque: dark or coloured strokes show on white ...
             lines, colors, mask, _ = _normalize_rgb(_composite(rgb, alpha, (255, 255, 255)))
