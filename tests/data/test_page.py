@@ -148,3 +148,16 @@ def test_photo_of_a_screen_gives_a_drawing_or_a_clear_error():
         assert e.hint
         return
     assert (drawing.lines == 0).mean() < 0.1  # the content was read, not the frame
+
+
+def test_a_canvas_export_is_not_searched_for_a_page(monkeypatch):
+    import icanvas.data.images as images
+
+    def no_search(rgb):
+        raise AssertionError("a drawing on plain white paper needs no page search")
+
+    monkeypatch.setattr(images, "search_page", no_search)
+    page = np.full((512, 512, 3), 255, np.uint8)
+    cv2.circle(page, (256, 256), 150, (0, 0, 0), 8)
+    drawing = images.normalize_drawing(Image.fromarray(page))
+    assert drawing.lines.shape == (512, 512) and drawing.source == "dark lines on light paper"
