@@ -115,7 +115,7 @@ def train(
 
 @app.command()
 def generate(
-    inputs: Annotated[list[Path], typer.Argument(help="Drawings: PNG, JPEG or WebP, any size.")],
+    inputs: Annotated[list[Path], typer.Argument(help="Drawings: PNG, JPEG or WebP, any size; a phone photo of a drawing on paper works too (the page is found and straightened).")],
     model: Annotated[str, typer.Option(help="Model name or a kind it draws (see 'icanvas models'), or a model folder.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the pictures, or a .png file for one drawing.")] = Path("out"),
     kind: Annotated[Optional[str], typer.Option(help="Kind to draw, for models that draw several.")] = None,
