@@ -61,8 +61,16 @@ class Models:
 
     @property
     def known_labels(self) -> frozenset[str]:
-        """Labels the recognizer can name (empty without a recognizer)."""
-        return frozenset(getattr(self.recognizer, "labels", ())) if self.recognizer is not None else frozenset()
+        """Labels the recognizer names reliably enough to check a chosen kind (empty without a recognizer).
+
+        Labels it learnt only from doodles drawn from photos (its model's ``meta.synthetic_labels``)
+        are left out: it rarely names real drawings of those, so for them the child's chosen kind
+        counts, as for a kind it does not know.
+        """
+        if self.recognizer is None:
+            return frozenset()
+        meta = getattr(getattr(self.recognizer, "info", None), "meta", None) or {}
+        return frozenset(getattr(self.recognizer, "labels", ())) - frozenset(meta.get("synthetic_labels", ()))
 
     def kinds_of(self, label: str) -> list[str]:
         """The installed kinds a drawing the recognizer calls ``label`` may be (see LABEL_KINDS), best first."""
