@@ -81,3 +81,17 @@ def test_catalog_finds_a_model_by_the_kind_it_draws(tmp_path, monkeypatch):
     assert find_model_for("shape") == (folder, "shape")
     with pytest.raises(ModelNotFoundError):
         find_model_for("unicorn")
+
+
+def test_written_model_files_are_readable_by_others(tmp_path):
+    """A model folder written for sharing (or for a studio run by another user) is not owner-only."""
+    import os
+
+    from icanvas.checkpoint import write_text_atomic
+
+    old = os.umask(0o022)
+    try:
+        write_text_atomic(tmp_path / "card.md", "hello")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "card.md").stat().st_mode & 0o777 == 0o644

@@ -54,6 +54,17 @@ def unwrap(module: nn.Module) -> nn.Module:
             return module
 
 
+def _umask() -> int:
+    """The process's umask, read without changing it (setting it to read it races other threads)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    return 0o022  # the usual default where /proc is not there
+
+
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
@@ -61,6 +72,7 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # the permissions of a plainly written file, not mkstemp's owner-only ones
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
