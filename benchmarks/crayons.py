@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from icanvas.catalog import find_model
-from icanvas.eval.crayons import CRAYON_NAMES, crayon_drawing, crayon_hit
+from icanvas.data.canvas import CRAYONS
+from icanvas.eval.crayons import crayon_drawing, crayon_hit
 from icanvas.eval.human import as_drawing, render_human_set, strokes_file
 from icanvas.pipelines.sketch_to_image import SketchToImage
 from icanvas.sheets import grid, save_png
@@ -31,12 +32,12 @@ SHEET_ROWS = 6  # drawings per contact sheet
 def run_kind(pipe: SketchToImage, kind: str, strokes: Path, seed: int) -> tuple[dict, list]:
     doodles = render_human_set(strokes_file(strokes, kind))
     rng = np.random.default_rng(seed)
-    hits = {c: 0 for c in CRAYON_NAMES}
-    plain_hits = {c: 0 for c in CRAYON_NAMES}
+    hits = {c: 0 for c in CRAYONS}
+    plain_hits = {c: 0 for c in CRAYONS}
     rows = []
     for sketch in doodles:
         plain = pipe.run([as_drawing(sketch)], [kind])[0].image
-        cases = [crayon_drawing(sketch, c, rng) for c in CRAYON_NAMES]
+        cases = [crayon_drawing(sketch, c, rng) for c in CRAYONS]
         made = pipe.run([c.drawing for c in cases], [kind] * len(cases))
         for case, g in zip(cases, made):
             hits[case.crayon] += crayon_hit(g.image, case.region, case.crayon)
@@ -45,9 +46,9 @@ def run_kind(pipe: SketchToImage, kind: str, strokes: Path, seed: int) -> tuple[
             shown = [np.stack([sketch] * 3, -1)] + [g.image for g in made]
             rows.append(shown)
     n = len(doodles)
-    return {"drawings": n, "hit": {c: hits[c] / n for c in CRAYON_NAMES}, "plain": {c: plain_hits[c] / n for c in CRAYON_NAMES},
-            "hit_all": sum(hits.values()) / (n * len(CRAYON_NAMES)),
-            "plain_all": sum(plain_hits.values()) / (n * len(CRAYON_NAMES))}, rows
+    return {"drawings": n, "hit": {c: hits[c] / n for c in CRAYONS}, "plain": {c: plain_hits[c] / n for c in CRAYONS},
+            "hit_all": sum(hits.values()) / (n * len(CRAYONS)),
+            "plain_all": sum(plain_hits.values()) / (n * len(CRAYONS))}, rows
 
 
 def main() -> None:
@@ -61,8 +62,8 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     strokes = args.data_root / "quickdraw" / "strokes"
     report: dict = {}
-    print("| model | kind | " + " | ".join(CRAYON_NAMES) + " | all | plain (chance) |")
-    print("|---|---|" + "---:|" * (len(CRAYON_NAMES) + 2))
+    print("| model | kind | " + " | ".join(CRAYONS) + " | all | plain (chance) |")
+    print("|---|---|" + "---:|" * (len(CRAYONS) + 2))
     total = []
     for name in args.model:
         pipe = SketchToImage.from_pretrained(find_model(name))
@@ -73,11 +74,11 @@ def main() -> None:
             r, rows = run_kind(pipe, kind, strokes, args.seed)
             report[f"{name}:{kind}"] = r
             total.append((r["hit_all"], r["drawings"]))
-            cells = " | ".join(f"{100 * r['hit'][c]:.0f}%" for c in CRAYON_NAMES)
+            cells = " | ".join(f"{100 * r['hit'][c]:.0f}%" for c in CRAYONS)
             print(f"| {name} | {kind} | {cells} | **{100 * r['hit_all']:.0f}%** | {100 * r['plain_all']:.0f}% |", flush=True)
             folder = pipe.info.path if getattr(pipe.info, "path", None) else Path(name)
             tag = folder.parent.name if folder.name in ("model", "checkpoint") else folder.name  # a run's folder names it
-            save_png(args.out / f"crayons_{tag}_{kind}.png", grid(rows, titles=["drawing", *CRAYON_NAMES]))
+            save_png(args.out / f"crayons_{tag}_{kind}.png", grid(rows, titles=["drawing", *CRAYONS]))
     if total:
         overall = sum(h * n for h, n in total) / sum(n for _, n in total)
         print(f"\nAll kinds: {100 * overall:.1f}% of cases follow the crayon.")

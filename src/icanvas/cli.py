@@ -17,6 +17,7 @@ from rich.table import Table
 from icanvas.cli_characters import characters
 from icanvas.cli_console import console, plain_metavars
 from icanvas.cli_recognize import doodles, recognize
+from icanvas.cli_serve import serve
 from icanvas.cli_stylize import stylize
 from icanvas.errors import ConfigError, ICanvasError
 
@@ -320,57 +321,7 @@ def demo(
     run_demo(work, photos, steps, out)
 
 
-@app.command()
-def serve(
-    host: Annotated[Optional[str], typer.Option(help="Interface to listen on (default 127.0.0.1 or ICANVAS_HOST).")] = None,
-    port: Annotated[Optional[int], typer.Option(help="TCP port (default 8000 or ICANVAS_PORT).")] = None,
-    data_dir: Annotated[Optional[Path], typer.Option(help="Folder for the database and images (default ~/.local/share/icanvas or ICANVAS_DATA_DIR).")] = None,
-    reload: Annotated[bool, typer.Option("--reload/--no-reload", help="Restart when the code changes (development only).")] = False,
-) -> None:
-    """Start the drawing studio web app: open the printed address in a browser.
-
-    Example: `icanvas serve --port 8000 --data-dir ~/icanvas-data`
-
-    Other settings come from ICANVAS_* environment variables, e.g. ICANVAS_DATABASE_URL, ICANVAS_MODEL_PATH.
-    """
-    import logging
-    import os
-
-    import uvicorn
-    from pydantic import ValidationError
-
-    from icanvas.errors import ConfigError
-    from icanvas.serve.settings import Settings
-
-    given = {"host": host, "port": port, "data_dir": data_dir.expanduser().resolve() if data_dir else None}
-    try:
-        settings = Settings(**{k: v for k, v in given.items() if v is not None})
-    except ValidationError as e:
-        first = e.errors()[0]
-        raise ConfigError(f"Bad studio setting {'.'.join(map(str, first['loc']))}: {first['msg']}.",
-                          "Check the option or the ICANVAS_* environment variable.") from e
-    studio_log = logging.getLogger("icanvas")  # the studio's own messages (models loaded, unexpected errors)
-    studio_log.setLevel(logging.INFO)
-    if not studio_log.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
-        studio_log.addHandler(handler)
-    from icanvas.serve.http import check_port_free
-
-    check_port_free(settings.host, settings.port)  # before the data folder is created or migrated
-    shown = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
-    out.print(f"iCanvas studio: http://{shown}:{settings.port}  (data in {settings.data_dir}; Ctrl+C stops)")
-    if reload:  # the reloader imports the app itself, so the settings travel as environment variables
-        os.environ.update(ICANVAS_HOST=settings.host, ICANVAS_PORT=str(settings.port), ICANVAS_DATA_DIR=str(settings.data_dir))
-        uvicorn.run("icanvas.serve.app:create_app", factory=True, host=settings.host, port=settings.port, reload=True)
-        return
-    from icanvas.serve.app import create_app
-    from icanvas.serve.http import tune_malloc, uvicorn_options
-
-    tune_malloc()
-    uvicorn.run(create_app(settings), **uvicorn_options(settings))
-
-
+app.command("serve")(serve)  # the drawing studio web app; lives in cli_serve.py
 app.command("stylize")(stylize)  # a person in a photo -> a character; lives in cli_stylize.py
 app.command("recognize")(recognize)  # what does a drawing show; lives in cli_recognize.py
 app.command("doodles")(doodles)  # doodles of a kind from its photos, for the recognizer; lives in cli_recognize.py

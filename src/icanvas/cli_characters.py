@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from icanvas.cli_console import console
 from rich.table import Table
 
+from icanvas.cli_console import console
 from icanvas.errors import ConfigError, ModelNotFoundError
 
 METHODS = ("translation", "dreambooth-lora")  # --method choices: the CPU default, and LoRA on a Stable Diffusion folder

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from icanvas.cli_console import console
 
+from icanvas.cli_console import console
 from icanvas.errors import ConfigError, ICanvasError
 
 out = console()

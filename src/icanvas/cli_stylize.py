@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from icanvas.cli_console import console
 from rich.table import Table
 
+from icanvas.cli_console import console
 from icanvas.errors import ConfigError
 
 OUTPUT_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")  # picture formats -o may name

@@ -152,11 +152,12 @@ def test_photo_of_a_screen_gives_a_drawing_or_a_clear_error():
 
 def test_a_canvas_export_is_not_searched_for_a_page(monkeypatch):
     import icanvas.data.images as images
+    import icanvas.data.page as page_module
 
-    def no_search(rgb):
+    def no_search(small):
         raise AssertionError("a drawing on plain white paper needs no page search")
 
-    monkeypatch.setattr(images, "search_page", no_search)
+    monkeypatch.setattr(page_module, "_smoothed", no_search)
     page = np.full((512, 512, 3), 255, np.uint8)
     cv2.circle(page, (256, 256), 150, (0, 0, 0), 8)
     drawing = images.normalize_drawing(Image.fromarray(page))

@@ -4,7 +4,8 @@ import cv2
 import numpy as np
 
 from icanvas.data.hints import crayon_rgb
-from icanvas.eval.crayons import CRAYON_NAMES, crayon_drawing, crayon_hit, hue_distance
+from icanvas.data.canvas import CRAYONS
+from icanvas.eval.crayons import crayon_drawing, crayon_hit, hue_distance
 
 
 def _circle(size=256):
@@ -25,7 +26,7 @@ def test_scribbles_sit_inside_the_drawing_in_the_crayon_colour():
 
 def test_hit_follows_hue_and_darkness():
     region = np.ones((8, 8), bool)
-    for name in CRAYON_NAMES:
+    for name in CRAYONS:
         same = np.full((8, 8, 3), crayon_rgb(name), np.uint8)
         assert crayon_hit(same, region, name), name
     grey = np.full((8, 8, 3), 128, np.uint8)

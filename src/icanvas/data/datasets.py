@@ -161,20 +161,22 @@ class PairBatcher:
         photo = np.ascontiguousarray(photo)
         if augment and self.sketchify is not None:
             sketch = self.sketchify(sketch, rng)
-        out = {
-            "sketch": (sketch.astype(np.float32) / 127.5 - 1.0)[None],  # (1, S, S)
-            "photo": (photo.astype(np.float32) / 127.5 - 1.0).transpose(2, 0, 1),  # (3, S, S)
-            "label": np.int64(self.data.labels[i]),
-        }
+        hint = None
         if self.hints.enabled:
             if not augment:
                 colors, mask = np.zeros_like(photo), np.zeros(sketch.shape, bool)
             elif self.hints.style == "crayon":  # the picture to learn becomes the crayon's colour
                 photo, colors, mask = crayon_hints(sketch, photo, self.hints, rng)
-                out["photo"] = (photo.astype(np.float32) / 127.5 - 1.0).transpose(2, 0, 1)
             else:
                 colors, mask = sample_hints(photo, self.hints, rng)
-            out["hint"] = encode_hints(colors, mask)  # (4, S, S)
+            hint = encode_hints(colors, mask)  # (4, S, S)
+        out = {
+            "sketch": (sketch.astype(np.float32) / 127.5 - 1.0)[None],  # (1, S, S)
+            "photo": (photo.astype(np.float32) / 127.5 - 1.0).transpose(2, 0, 1),  # (3, S, S)
+            "label": np.int64(self.data.labels[i]),
+        }
+        if hint is not None:
+            out["hint"] = hint
         return out
 
     def batch(self, step: int, batch_size: int) -> dict[str, np.ndarray]:

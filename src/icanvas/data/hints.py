@@ -8,6 +8,8 @@ inference the crayon colours a child used play that role.
 
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 
@@ -110,12 +112,16 @@ def recolor(photo: np.ndarray, region: np.ndarray, rgb: tuple[int, int, int], li
     return cv2.cvtColor(out, cv2.COLOR_LAB2RGB)
 
 
+@functools.cache
+def _palette_lab() -> np.ndarray:
+    """(K, 3) float32 CIELAB of the studio's crayons, in ``CRAYONS`` order."""
+    return cv2.cvtColor(np.uint8([[crayon_rgb(n) for n in CRAYONS]]), cv2.COLOR_RGB2LAB).astype(np.float32)[0]
+
+
 def nearest_crayon(rgb: np.ndarray) -> str:
     """Name of the studio crayon nearest to ``rgb`` ((3,) uint8) in CIELAB."""
     lab = cv2.cvtColor(np.uint8([[rgb]]), cv2.COLOR_RGB2LAB).astype(np.float32)[0, 0]
-    names = list(CRAYONS)
-    pal = cv2.cvtColor(np.uint8([[crayon_rgb(n) for n in names]]), cv2.COLOR_RGB2LAB).astype(np.float32)[0]  # (K, 3)
-    return names[int(np.argmin(((pal - lab) ** 2).sum(axis=1)))]
+    return list(CRAYONS)[int(np.argmin(((_palette_lab() - lab) ** 2).sum(axis=1)))]
 
 
 def crayon_hints(

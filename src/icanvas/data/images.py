@@ -39,7 +39,6 @@ _SPECKLE_MIN = 5  # ... and never fewer than this many pixels
 _MIN_INK_FRAC = 5e-5  # less ink than this fraction of the image area means an empty drawing
 _CHROMA = 60  # colour strokes: max - min channel after white balance, 0..255, above which a pixel is coloured
 _COLOR_DIST = 40  # colour strokes: a coloured pixel also differs from the paper colour by this much, 0..255
-_PAPER_WHITE = 245  # every channel at least this: the plain white paper of a canvas export or a clean scan
 _RULE_CONTRAST = 0.06  # printed rules are looked for among pixels at least this fraction darker than the paper
 _STATS_SAMPLES = 1_000_000  # at most this many pixels feed medians and percentiles
 
@@ -305,17 +304,6 @@ def _normalize_rgb(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     return lines, colors, colour, source
 
 
-def _paper_border(rgb: np.ndarray) -> bool:
-    """Whether the image's outer ring is plain white paper, as in a canvas export or a clean scan
-    (a photo never is): such an image already is its page, and the page search is skipped."""
-    h, w = rgb.shape[:2]
-    r = max(2, min(h, w) // 100)
-    if h <= 2 * r or w <= 2 * r:
-        return False
-    ring = np.concatenate([rgb[:r].reshape(-1, 3), rgb[-r:].reshape(-1, 3), rgb[:, :r].reshape(-1, 3), rgb[:, -r:].reshape(-1, 3)])
-    return float(np.mean(ring.min(axis=1) >= _PAPER_WHITE)) >= 0.99
-
-
 def _details(source: str) -> str:
     """What :func:`_normalize_rgb` said after its first words, e.g. ', printed rules removed'."""
     return source[source.index(","):] if "," in source else ""
@@ -333,7 +321,7 @@ def normalize_drawing(img: Image.Image, *, find_page: bool = True) -> Drawing:
     """
     rgb, alpha = _rgb_alpha(img)
     if alpha is None or np.mean(_sample(alpha) < 250) < _ALPHA_MIN_FRACTION:
-        search = search_page(rgb) if find_page and not _paper_border(rgb) else None  # a canvas export or a clean scan: no search
+        search = search_page(rgb) if find_page else None
         page = search.page if search and search.page and not search.page.fills_photo else None
         lines, colors, mask, source = _normalize_rgb(straighten(rgb, page) if page else rgb)
         if page:

@@ -40,6 +40,8 @@ _MIN_ANGLE, _MAX_ANGLE = 40.0, 140.0  # corner angles of a plausible page, degre
 _MAX_SIDE_RATIO = 4.0  # longest / shortest side of a plausible page
 _MAX_OUTSIDE = 0.2  # corners may lie outside the photo by at most this fraction of its long side
 _MIN_SIDE = 16  # a photo with a side shorter than this, px, holds no page worth finding
+_PAPER_WHITE = 245  # every channel at least this: the plain white paper of a canvas export or a clean scan
+_WHITE_SHARE = 0.99  # share of the image's outer ring that is plain white paper for the image to be its own page
 # --- refinement at full resolution
 _REFINE_POINTS = 48  # points per side where the edge is measured again
 _REFINE_REACH = 6.0  # the edge is looked for this many work px either side of the coarse side ...
@@ -81,6 +83,9 @@ def search_page(rgb: np.ndarray) -> PageSearch:
     h, w = rgb.shape[:2]
     if min(h, w) < _MIN_SIDE:
         return PageSearch(None, f"the photo is too small to hold a page ({w}x{h} px)")
+    full = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+    if _white_border(rgb):  # a canvas export or a clean scan: no need to look (a photo never has one)
+        return PageSearch(Page(full, 1.0, True), "the photo is the page")
     scale = min(1.0, _WORK_SIDE / max(h, w))  # work px per photo px
     stride = max(1, int(1 / scale / _STRIDE_SHARE))  # a big photo is first thinned (cheap), then averaged
     small = cv2.resize(np.ascontiguousarray(rgb[::stride, ::stride]), (max(1, round(w * scale)), max(1, round(h * scale))),
@@ -90,7 +95,6 @@ def search_page(rgb: np.ndarray) -> PageSearch:
     if not regions:
         return PageSearch(None, "no bright paper near the middle of the photo")
     sh, sw = small.shape[:2]
-    full = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
     reasons = []
     brightest = float(np.percentile(smooth.max(axis=2), 99.5))  # log scale
     for region in regions:
@@ -150,6 +154,16 @@ def straighten(rgb: np.ndarray, page: Page, max_side: int = MAX_PAGE_SIDE) -> np
 
 
 # ============================================================================ search steps
+
+
+def _white_border(rgb: np.ndarray) -> bool:
+    """Whether the image's outer ring is plain white paper, as in a canvas export or a clean scan."""
+    h, w = rgb.shape[:2]
+    r = max(2, min(h, w) // 100)
+    if h <= 2 * r or w <= 2 * r:
+        return False
+    ring = np.concatenate([rgb[:r].reshape(-1, 3), rgb[-r:].reshape(-1, 3), rgb[:, :r].reshape(-1, 3), rgb[:, -r:].reshape(-1, 3)])
+    return float(np.mean(ring.min(axis=1) >= _PAPER_WHITE)) >= _WHITE_SHARE
 
 
 def _smoothed(small: np.ndarray) -> np.ndarray:

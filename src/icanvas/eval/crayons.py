@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from icanvas.data.canvas import CANVAS_SIZE, CRAYON_WIDTH, CRAYONS
+from icanvas.data.canvas import CANVAS_SIZE, CRAYON_WIDTH
 from icanvas.data.hints import crayon_rgb, scribble
 from icanvas.data.images import Drawing
 from icanvas.data.regions import object_mask
@@ -76,5 +76,3 @@ def crayon_hit(picture: np.ndarray, region: np.ndarray, crayon: str) -> bool:
         return v >= LIGHT
     return s >= MIN_SATURATION and hue_distance(h, ch) <= HUE_TOLERANCE
 
-
-CRAYON_NAMES = tuple(CRAYONS)

@@ -121,5 +121,4 @@ def create_app(settings: Settings | None = None, *, pipelines: dict[str, tuple[A
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR, check_dir=False), name="static")
     install_metrics(app, metrics)  # outermost: counts every answer, errors and refusals too
-    app.state.metrics = metrics
     return app

@@ -90,7 +90,7 @@ class Models:
         for i, (label, prob) in enumerate(self.recognizer.predict(lines, top=top)):
             kinds = self.kinds_of(label)
             sure = i == 0 and bool(kinds) and threshold is not None and prob >= threshold
-            out.append(Guessed(label, float(prob), kinds[0] if kinds else None, kinds, sure))
+            out.append(Guessed(label, float(prob), kinds, sure))
         return out
 
 
@@ -100,9 +100,13 @@ class Guessed:
 
     label: str  # recognizer label
     prob: float  # its probability, 0..1
-    kind: str | None  # the installed kind it names first (see LABEL_KINDS), None when no model draws it
-    kinds: list[str]  # every installed kind it may be, best first
+    kinds: list[str]  # every installed kind it may be, best first (see LABEL_KINDS)
     preselect: bool  # the top guess, sure enough (>= the model's preselect_min_prob) for the studio to pick its kind
+
+    @property
+    def kind(self) -> str | None:
+        """The installed kind it names first, None when no model draws it."""
+        return self.kinds[0] if self.kinds else None
 
 
 def describe(kind: str, pipe: Any) -> KindInfo:

@@ -7,11 +7,12 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from icanvas.serve.docs import DOCS_PATH
 from icanvas.serve.problems import problem_body
 
 CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; object-src 'none'; "
        "frame-ancestors 'none'; base-uri 'self'; form-action 'self'")  # the page loads nothing from elsewhere
-_DOCS_PATHS = ("/docs",)  # the API page starts Swagger UI with an inline script: no CSP there (its assets are our own)
+_DOCS_PATHS = (DOCS_PATH,)  # the API page starts Swagger UI with an inline script: no CSP there (its assets are our own)
 
 
 class SecurityHeaders:

@@ -25,6 +25,7 @@ from icanvas.models.dcgan import DCGANDiscriminator, DCGANGenerator, latent_vect
 from icanvas.sheets import grid, save_gif, tensor_to_uint8
 from icanvas.training.diffaug import diff_augment
 from icanvas.training.distributed import DistInfo
+from icanvas.training.ema import update_ema
 from icanvas.training.losses import smoothed
 from icanvas.training.pix2pix import linear_decay
 from icanvas.training.recipes import Prepared, Recipe
@@ -91,13 +92,9 @@ class DCGANTrainer:
         return {"loss_d": loss_d.item(), "loss_g": loss_g.item(), "d_real": real_logits.mean().item(),
                 "d_fake": fake_logits.mean().item(), "lr": self.sched[0].get_last_lr()[0]}
 
-    @torch.no_grad()
     def _update_ema(self) -> None:
-        if self.ema is None:
-            return
-        beta = 0.0 if self.steps_done <= self.cfg.ema.start else self.cfg.ema.decay
-        for pe, p in zip(self.ema.parameters(), self.G.parameters()):
-            pe.lerp_(p, 1.0 - beta)  # pe = beta * pe + (1 - beta) * p
+        if self.ema is not None:
+            update_ema(self.ema, self.G, self.steps_done, self.cfg.ema)
 
     @torch.no_grad()
     def _ema_batch_norm_stats(self) -> None:

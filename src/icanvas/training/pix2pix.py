@@ -26,6 +26,7 @@ from icanvas.models.patchgan import build_discriminator, scale_features
 from icanvas.models.unet import UNetGenerator
 from icanvas.sheets import grid, tensor_to_uint8
 from icanvas.training.distributed import DistInfo
+from icanvas.training.ema import update_ema
 from icanvas.training.losses import GAN_LOSSES
 from icanvas.training.recipes import Prepared, Recipe
 
@@ -60,7 +61,6 @@ class Pix2PixTrainer:
         self.G, self.D = g, d
         # the exponential moving average of G's weights: what is sampled and saved when on
         self.ema = copy.deepcopy(unwrap(g)).eval().requires_grad_(False) if cfg.ema.decay > 0 else None
-        self.steps_done = 0
         o = cfg.optim
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=o.lr_g, betas=(o.beta1, o.beta2))
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=o.lr_d, betas=(o.beta1, o.beta2))
@@ -140,17 +140,6 @@ class Pix2PixTrainer:
             d.requires_grad_(True)
         return {"loss_g": loss.item(), "loss_g_gan": adv.item(), "loss_l1": l1.item()} | out
 
-    @torch.no_grad()
-    def _update_ema(self) -> None:
-        if self.ema is None:
-            return
-        beta = 0.0 if self.steps_done <= self.cfg.ema.start else self.cfg.ema.decay
-        g = unwrap(self.G)
-        for pe, p in zip(self.ema.parameters(), g.parameters()):
-            pe.lerp_(p, 1.0 - beta)  # pe = beta * pe + (1 - beta) * p
-        for be, bg in zip(self.ema.buffers(), g.buffers()):
-            be.copy_(bg)
-
     def train_step(self, batch: dict[str, np.ndarray]) -> dict[str, float]:
         b = self.to_device(batch)
         self.G.train()
@@ -161,8 +150,8 @@ class Pix2PixTrainer:
         out |= self.g_step(b, fake)
         for s in self.sched:
             s.step()
-        self.steps_done += 1
-        self._update_ema()
+        if self.ema is not None:  # the schedulers count the steps done
+            update_ema(self.ema, unwrap(self.G), self.sched[0].last_epoch, self.cfg.ema, copy_buffers=True)
         out["lr"] = self.sched[0].get_last_lr()[0]
         return out
 
@@ -195,7 +184,6 @@ class Pix2PixTrainer:
             "opt_d": self.opt_d.state_dict(),
             "sched": [s.state_dict() for s in self.sched],
             "ema": self.ema.state_dict() if self.ema is not None else None,
-            "steps_done": self.steps_done,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -205,7 +193,6 @@ class Pix2PixTrainer:
         self.opt_d.load_state_dict(state["opt_d"])
         for s, sd in zip(self.sched, state["sched"]):
             s.load_state_dict(sd)
-        self.steps_done = int(state.get("steps_done", self.sched[0].last_epoch))
         if self.ema is not None:  # a run that had no EMA yet starts its average from G
             self.ema.load_state_dict(state["ema"] if state.get("ema") is not None else state["generator"])
 
