@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from icanvas.data.page import search_page, straighten
+from icanvas.data.page import Page, page_from_corners, search_page, straighten
 from icanvas.data.reading import ACCEPTED_FORMATS, read_image  # noqa: F401  (re-exported: callers read and normalise together)
 from icanvas.data.rules import printed_rules
 from icanvas.errors import InputImageError
@@ -174,6 +174,9 @@ def fit_square(img: np.ndarray, size: int, *, mode: str = "pad", fill: int | tup
 # ============================================================================ drawings
 
 
+NO_PAGE = "photographed, no page found"  # how a drawing's description starts when no page was found in the photo
+
+
 @dataclasses.dataclass(frozen=True)
 class Drawing:
     """A drawing as the models want it, whatever it was made with."""
@@ -182,6 +185,8 @@ class Drawing:
     colors: np.ndarray  # (H, W, 3) uint8 RGB of coloured strokes, 0 elsewhere
     color_mask: np.ndarray  # (H, W) bool, True on a coloured (non-grey) stroke
     source: str  # what was detected, e.g. "dark lines on light paper"
+    page: Page | None = None  # the sheet the drawing was cut out of, in input px (page.drawing_corners says where the
+    # drawing's own corners lie); None when the drawing is the whole input
 
 
 def _sample(a: np.ndarray) -> np.ndarray:
@@ -309,25 +314,35 @@ def _details(source: str) -> str:
     return source[source.index(","):] if "," in source else ""
 
 
-def normalize_drawing(img: Image.Image, *, find_page: bool = True) -> Drawing:
+def normalize_drawing(img: Image.Image, *, find_page: bool = True, corners: np.ndarray | list | None = None) -> Drawing:
     """Any drawing -> black lines on white + coloured strokes.
 
     Handles transparent backgrounds, light lines on dark backgrounds, photographed paper
     (uneven light, grey paper, noise, the printed rules of lined or squared paper) and crayon
     colours. A photo of a page lying on something (``find_page``) is cut to the page and
     straightened first (:mod:`icanvas.data.page`): the drawing then has the page's size and
-    shape; every other drawing keeps the input's size. Raises InputImageError when no drawing
-    is found.
+    shape, and ``Drawing.page`` is the sheet's outline in the photo; every other drawing keeps the
+    input's size. ``corners`` (four x, y in input px) outline the page by hand instead of
+    searching for it. Raises InputImageError when no drawing is found or the corners are wrong.
     """
     rgb, alpha = _rgb_alpha(img)
-    if alpha is None or np.mean(_sample(alpha) < 250) < _ALPHA_MIN_FRACTION:
+    page = None
+    if corners is not None:
+        try:
+            page = page_from_corners(corners, rgb.shape[:2])
+        except ValueError as e:
+            raise InputImageError(f"Those page corners cannot be used: {e}.", "Place the four corners on the corners of the paper.") from e
+        rgb = _composite(rgb, alpha, (255, 255, 255)) if alpha is not None else rgb
+        lines, colors, mask, source = _normalize_rgb(straighten(rgb, page))
+        source = "photographed page, corners placed by hand" + _details(source)
+    elif alpha is None or np.mean(_sample(alpha) < 250) < _ALPHA_MIN_FRACTION:
         search = search_page(rgb) if find_page else None
-        page = search.page if search and search.page and not search.page.fills_photo else None
+        page = search.page if search and search.page else None
         lines, colors, mask, source = _normalize_rgb(straighten(rgb, page) if page else rgb)
-        if page:
+        if page and not page.fills_photo:
             source = "photographed page, found and straightened" + _details(source)
         elif search and search.page is None and source.startswith("photographed paper"):
-            source = f"photographed, no page found ({search.reason}): used the whole photo" + _details(source)
+            source = f"{NO_PAGE} ({search.reason}): used the whole photo" + _details(source)
     else:
         try:  # strokes are what is opaque: dark or coloured strokes show on white ...
             lines, colors, mask, _ = _normalize_rgb(_composite(rgb, alpha, (255, 255, 255)))
@@ -337,4 +352,5 @@ def normalize_drawing(img: Image.Image, *, find_page: bool = True) -> Drawing:
             source = "light lines on transparent background (inverted)"
     if mask.any():
         source += ", with coloured strokes"
-    return Drawing(lines=lines, colors=colors, color_mask=mask, source=source)
+    cut = page is not None and not page.fills_photo
+    return Drawing(lines=lines, colors=colors, color_mask=mask, source=source, page=page if cut else None)

@@ -346,3 +346,38 @@ def _solidity(region: np.ndarray, quad: np.ndarray) -> float:
     cv2.fillConvexPoly(inside, np.round(quad * 16).astype(np.int32), 1, lineType=cv2.LINE_8, shift=4)
     area = int(inside.sum())
     return float((region & (inside > 0)).sum() / area) if area else 0.0
+
+
+# ============================================================================ corners given by hand
+
+_HAND_MIN_AREA = 0.02  # corners placed by hand outline at least this fraction of the photo
+
+
+def page_from_corners(corners: np.ndarray | list, shape: tuple[int, int]) -> Page:
+    """The page outlined by four corners placed by hand (photo px, any order), for a page the
+    search found wrong. Raises ValueError saying what is wrong with them."""
+    quad = np.asarray(corners, np.float64)
+    if quad.shape != (4, 2) or not np.isfinite(quad).all():
+        raise ValueError("give four corners, each an x and a y in photo pixels")
+    h, w = shape
+    margin = _MAX_OUTSIDE * max(h, w)
+    if (quad < -margin).any() or (quad[:, 0] > w + margin).any() or (quad[:, 1] > h + margin).any():
+        raise ValueError("a corner lies far outside the photo")
+    quad = _ordered(quad)
+    if not cv2.isContourConvex(np.round(quad * 16).astype(np.int32)):
+        raise ValueError("the corners do not outline a four-sided page (two sides cross or bend inwards)")
+    if cv2.contourArea(quad.astype(np.float32)) < _HAND_MIN_AREA * h * w:
+        raise ValueError(f"the corners outline less than {_HAND_MIN_AREA:.0%} of the photo")
+    full = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float64)
+    whole = bool(np.abs(quad - full).max() < _WHOLE_CORNERS * np.hypot(w, h))
+    return Page(full.astype(np.float32) if whole else quad.astype(np.float32), 1.0, whole)
+
+
+def drawing_corners(page: Page, max_side: int = MAX_PAGE_SIDE) -> np.ndarray:
+    """(4, 2) float32 photo px where the corners of :func:`straighten`'s result lie (just inside
+    the page's corners: the straightened page leaves out the paper's edge)."""
+    if page.fills_photo:
+        return page.corners.astype(np.float32)
+    H, out_w, out_h = page_transform(page, max_side)
+    box = np.array([[[0, 0], [out_w - 1, 0], [out_w - 1, out_h - 1], [0, out_h - 1]]], np.float32)
+    return cv2.perspectiveTransform(box, np.linalg.inv(H).astype(np.float32))[0]

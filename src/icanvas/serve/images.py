@@ -95,15 +95,16 @@ def decode_upload(data: bytes, max_bytes: int, max_pixels: int, what: str = "The
 
 
 def decode_drawing(data: bytes, max_bytes: int, max_pixels: int, what: str = "The drawing",
-                   allow_empty: bool = False) -> tuple[Image.Image, Drawing | None]:
+                   allow_empty: bool = False, corners: list | None = None) -> tuple[Image.Image, Drawing | None]:
     """:func:`decode_upload` and :func:`to_drawing` in one slot of the budget (normalising takes
     about as much memory again as decoding); the drawing is None for an empty one when
-    ``allow_empty``, else an empty drawing is a 422 problem."""
+    ``allow_empty``, else an empty drawing is a 422 problem. ``corners`` outline a photographed
+    page by hand, in px of the decoded image."""
     cost, pixels = _checked_cost(data, max_bytes, max_pixels, what)
     with DECODE_BUDGET.room(cost + NORMALIZE_BYTES_PER_PIXEL * pixels):
         image = _decode(data, max_bytes, max_pixels, what)
         try:
-            return image, to_drawing(image)
+            return image, to_drawing(image, corners)
         except Unprocessable:
             if allow_empty:
                 return image, None
@@ -159,12 +160,24 @@ def _decode_cost(fmt: str, w: int, h: int, full: int) -> int:
     return full // (k * k) * 5 // 4
 
 
-def to_drawing(img: Image.Image) -> Drawing:
-    """Normalised drawing, or 422 when no lines are found."""
+def to_drawing(img: Image.Image, corners: list | None = None) -> Drawing:
+    """Normalised drawing, or 422 when no lines are found (or the page's ``corners`` are unusable)."""
     try:
-        return normalize_drawing(img)
+        return normalize_drawing(img, corners=corners)
     except InputImageError as e:
         raise Unprocessable(e.problem, e.hint) from e
+
+
+def overlay_png(drawing: Drawing) -> bytes:
+    """The drawing as the models see it, on transparent paper: black lines and the coloured
+    strokes in their colours (PNG bytes, the drawing's size), for showing over a photo."""
+    h, w = drawing.lines.shape
+    rgba = np.zeros((h, w, 4), np.uint8)
+    ink = drawing.lines < 128
+    rgba[ink, 3] = 255
+    rgba[drawing.color_mask, :3] = drawing.colors[drawing.color_mask]
+    rgba[drawing.color_mask, 3] = 255
+    return png_bytes(rgba)
 
 
 def png_bytes(image: np.ndarray | Image.Image, max_side: int | None = None) -> bytes:

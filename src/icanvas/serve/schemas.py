@@ -135,6 +135,26 @@ class Guesses(BaseModel):
     guesses: list[Guess]
 
 
+Point = Annotated[list[float], Field(min_length=2, max_length=2)]  # x, y in px of the photo as read
+Corners = Annotated[list[Point], Field(min_length=4, max_length=4)]  # top-left, top-right, bottom-right, bottom-left
+
+
+class PaperPage(BaseModel):
+    """A photo of a paper drawing, read: where the page is and the drawing as the models will see it."""
+
+    width: int  # the photo as the server read it (shrunk to at most 1024 px), px: corners are in these px
+    height: int
+    page: Literal["found", "placed", "whole", "missing"]  # found by the search, placed by hand, the photo is the
+    # page (a scan), or no page found (the whole photo is used)
+    corners: Corners  # the page's outline (the whole photo unless found or placed)
+    drawing_corners: Corners  # where the drawing's own corners lie in the photo (just inside the page's edge)
+    description: str  # what was read, e.g. "photographed page, found and straightened, with coloured strokes";
+    # says why when no page was found
+    drawing: str  # data: URL of a PNG, the drawing's size: black lines and coloured strokes on transparent paper
+    drawing_width: int
+    drawing_height: int
+
+
 # ---------------------------------------------------------------- album and game
 
 

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Annotated
 
+import numpy as np
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from icanvas.data import canvas
-from icanvas.serve.images import PICTURE_MAX_SIDE, decode_drawing, png_bytes, read_limited, too_many_bytes
+from icanvas.data.images import NO_PAGE
+from icanvas.data.page import drawing_corners
+from icanvas.serve.images import PICTURE_MAX_SIDE, decode_drawing, overlay_png, png_bytes, read_limited, too_many_bytes
 from icanvas.serve.kinds import AVATARS
 from icanvas.serve.problems import NotFound, Unprocessable
 from icanvas.serve.routes.deps import StateDep
-from icanvas.serve.schemas import Guess, Guesses, KindOut, Studio
+from icanvas.serve.schemas import Guess, Guesses, KindOut, PaperPage, Studio
 from icanvas.serve.security import PIN_ICONS
 
 router = APIRouter(tags=["studio"])
@@ -64,6 +69,50 @@ def recognize(state: StateDep, drawing: Annotated[UploadFile, File(description="
     lines = drawn.lines
     return Guesses(guesses=[Guess(label=g.label, prob=g.prob, kind=g.kind, kinds=g.kinds, preselect=g.preselect)
                             for g in models.guess(lines, GUESSES)])
+
+
+@router.post("/paper", response_model=PaperPage)
+def paper(
+    state: StateDep,
+    photo: Annotated[UploadFile, File(description="A photo of a drawing on paper: PNG, JPEG or WebP")],
+    corners: Annotated[str | None, Form(max_length=200, description="The page's four corners placed by hand, as JSON "
+                                        "[[x, y], ...] in px of the photo as read (see width, height); omit to search")] = None,
+) -> PaperPage:
+    """Find the page in a photo of a paper drawing and read the drawing on it, as the models will see it.
+
+    The studio shows the answer over the photo, so a child or grown-up can check it, place the
+    corners by hand when the page was found wrong, and then use the drawing like a canvas drawing.
+    """
+    s = state.settings
+    hand = _corners(corners)
+    image, drawn = decode_drawing(read_limited(photo.file, s.max_upload_bytes, "The photo"), s.max_upload_bytes,
+                                  s.max_upload_pixels, "The photo", corners=hand)
+    w, h = image.size
+    whole = [[0.0, 0.0], [float(w), 0.0], [float(w), float(h)], [0.0, float(h)]]
+    page = drawn.page
+    if page is not None:
+        found = "placed" if hand is not None else "found"
+        outline, inner = page.corners.tolist(), drawing_corners(page).tolist()
+    else:
+        found = "missing" if drawn.source.startswith(NO_PAGE) else "whole"
+        outline, inner = whole, whole
+    dh, dw = drawn.lines.shape
+    return PaperPage(width=w, height=h, page=found, corners=outline, drawing_corners=inner, description=drawn.source,
+                     drawing="data:image/png;base64," + base64.b64encode(overlay_png(drawn)).decode("ascii"),
+                     drawing_width=dw, drawing_height=dh)
+
+
+def _corners(text: str | None) -> list | None:
+    """Corners sent as JSON [[x, y] x 4], or None; a 422 problem when they are not four pairs of numbers."""
+    if text is None or not text.strip():
+        return None
+    try:
+        value = np.asarray(json.loads(text), np.float64)
+    except (ValueError, TypeError):
+        value = None
+    if value is None or value.shape != (4, 2) or not np.isfinite(value).all():
+        raise Unprocessable("The page corners are not four [x, y] pairs.", 'Send them as JSON: [[x, y], [x, y], [x, y], [x, y]].')
+    return value.tolist()
 
 
 @router.get("/surprise", response_class=Response, responses={**PNG, 404: {"description": "No sampler model installed"}})
