@@ -67,7 +67,7 @@ def test_draw_kind_trusts_the_chosen_kind_when_the_recognizer_cannot_name_it():
     assert not done(shoe, CreationFacts(at(TODAY), kind="handbag"))
 
 
-@pytest.mark.parametrize(("seconds", "expected"), [(59.0, True), (60.0, True), (61.0, False), (-1.0, False)])
+@pytest.mark.parametrize(("seconds", "expected"), [(59.0, True), (60.0, True), (61.0, False), (-1.0, False), (0.0, False)])  # 0: not timed (a photo of paper)
 def test_timed_mission_boundary(seconds, expected):
     car = mission("car-60", "draw_kind_timed", {"kind": "car", "seconds": 60})
     assert done(car, CreationFacts(at(TODAY), kind="car", recognized="car", seconds=seconds)) is expected

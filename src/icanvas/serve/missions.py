@@ -92,7 +92,8 @@ def _draw_kind(p: dict[str, Any], s: Situation) -> bool:
 
 @rule("draw_kind_timed", kind=_text, seconds=_seconds)
 def _draw_kind_timed(p: dict[str, Any], s: Situation) -> bool:
-    return p["kind"] in s.kinds(s.new) and 0 <= s.new.seconds <= p["seconds"]
+    # 0 s: no time was measured (a drawing brought in as a photo of paper), so it cannot beat the clock
+    return p["kind"] in s.kinds(s.new) and 0 < s.new.seconds <= p["seconds"]
 
 
 @rule("use_colours", count=_count)

@@ -121,6 +121,7 @@ class Studio(BaseModel):
     default_language: str
     avatars: list[str]
     pin_icons: list[str]
+    photo_side: int  # the server reads photos of paper drawings shrunk to this long side, px: send no bigger
 
 
 class Guess(BaseModel):

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from icanvas.data import canvas
 from icanvas.data.images import NO_PAGE
 from icanvas.data.page import drawing_corners
-from icanvas.serve.images import PICTURE_MAX_SIDE, decode_drawing, overlay_png, png_bytes, read_limited, too_many_bytes
+from icanvas.serve.images import PICTURE_MAX_SIDE, UPLOAD_WORK_SIDE, decode_drawing, overlay_png, png_bytes, read_limited, too_many_bytes
 from icanvas.serve.kinds import AVATARS
 from icanvas.serve.problems import NotFound, Unprocessable
 from icanvas.serve.routes.deps import StateDep
@@ -38,6 +38,7 @@ def studio(state: StateDep) -> Studio:
         recognizer=models.recognizer is not None, surprise=models.sampler is not None,
         surprise_kinds=list(getattr(models.sampler, "kinds", []) or []),
         languages=LANGUAGES, default_language=LANGUAGES[0], avatars=list(AVATARS), pin_icons=list(PIN_ICONS),
+        photo_side=UPLOAD_WORK_SIDE,
     )
 
 

@@ -127,6 +127,17 @@ export async function recognize(drawing) {
 }
 
 /**
+ * Read a photo of a paper drawing: where the page is and the drawing as the models see it (POST /api/paper).
+ * `corners` ([[x, y] x 4] in px of the photo) place the page by hand; null lets the server search for it.
+ */
+export async function readPaper(photo, corners = null) {
+  const form = new FormData();
+  form.append("photo", photo, "photo.jpg");
+  if (corners) form.append("corners", JSON.stringify(corners.map(([x, y]) => [Math.round(x * 10) / 10, Math.round(y * 10) / 10])));
+  return (await send("POST", "/paper", { form })).json();
+}
+
+/**
  * Save a creation: {drawing, picture?, kind, colours, seconds, missionId?, idempotencyKey?} -> {creation, rewards}.
  * Sending a save again with the same `idempotencyKey` answers the first one instead of saving twice.
  */

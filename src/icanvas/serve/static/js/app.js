@@ -6,6 +6,7 @@ import { DrawingBoard } from "./canvas.js";
 import { say } from "./dialogs.js";
 import { applyI18n, aria, getLanguage, onLanguage, savedLanguage, setLanguage, text } from "./i18n.js";
 import { loadMissions, openMissions, refreshProgress, setupMissionCard, setupProgressStrip, showRewards } from "./missions.js";
+import { setupPaperPhoto } from "./paper.js";
 import { openParent } from "./parent.js";
 import { openPortrait } from "./portrait.js";
 import { avatarIcon, openWho } from "./profiles.js";
@@ -93,7 +94,7 @@ async function boot() {
   const board = new DrawingBoard(canvas, studio.canvas_size);
   buildTools($("tools"), board);
   buildKindPicker($("kind-picker"));
-  setupStudio(
+  const studioActions = setupStudio(
     board,
     {
       kindPicker: $("kind-picker"),
@@ -117,6 +118,7 @@ async function boot() {
     text($("result-empty").querySelector("p"), "result.no_models");
   }
   if (studio.surprise) setupSurprise({ tools: $("tools"), paper: canvas.parentElement, layer: $("trace-layer"), kinds: studio.surprise_kinds });
+  setupPaperPhoto({ tools: $("tools"), actions: $("generate").parentElement, photoSide: studio.photo_side, usePaper: studioActions.usePaper });
   setupHeader();
   setupMissionCard($("mission-active"), board);
   aria(canvas, "canvas.label");

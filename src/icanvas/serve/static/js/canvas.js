@@ -52,6 +52,10 @@ function drawPiece(ctx, stroke, i) {
 }
 
 function drawStroke(ctx, stroke) {
+  if (stroke.image) {
+    ctx.drawImage(stroke.image, ...stroke.box); // a drawing brought in whole (a photo of paper, read)
+    return;
+  }
   const n = stroke.points.length;
   for (let i = 1; i <= n; i += 1) drawPiece(ctx, stroke, i);
 }
@@ -77,7 +81,7 @@ export class DrawingBoard {
     this.size = size;
     this.hooks = hooks;
     this.ctx = canvas.getContext("2d");
-    this.strokes = []; // drawn strokes, oldest first: {tool, color, points}
+    this.strokes = []; // drawn strokes, oldest first: {tool, color, points}, or {tool: "picture", image, box}
     this.undone = []; // strokes taken back by undo, most recent last
     this.tool = { tool: "pen", color: PENCIL, width: 8, pressure: true };
     this.pointer = null; // id of the pointer drawing now
@@ -174,6 +178,22 @@ export class DrawingBoard {
       return;
     }
     drawPiece(this.ctx, this.current, pts.length - 1);
+  }
+
+  /**
+   * Start from a drawing made elsewhere (a photo of a paper drawing, read on white): it is fitted
+   * onto the paper, centred, as the first step of the drawing; undo takes it away.
+   */
+  placeImage(image) {
+    if (this.current) return;
+    const k = Math.min(this.size / image.width, this.size / image.height);
+    const w = image.width * k;
+    const h = image.height * k;
+    this.strokes.push({ tool: "picture", image, box: [(this.size - w) / 2, (this.size - h) / 2, w, h] });
+    this.undone = [];
+    this.changes += 1;
+    this.render();
+    this.hooks.onChange?.();
   }
 
   undo() {

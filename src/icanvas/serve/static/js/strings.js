@@ -1,11 +1,13 @@
 // Every word on the page, in Korean (the default) and English. Both dictionaries have the same keys.
 // Reward reason keys from the game module map to "reason.*"; server texts come as {ko, en}.
-// The photo -> character page keeps its words in portrait_strings.js.
+// The photo -> character page keeps its words in portrait_strings.js, the paper photo panel in paper_strings.js.
 
+import { paperEn, paperKo } from "./paper_strings.js";
 import { portraitEn, portraitKo } from "./portrait_strings.js";
 
 export const ko = {
   ...portraitKo,
+  ...paperKo,
   "app.title": "아이캔버스",
   "lang.group": "언어",
   "top.missions": "미션",
@@ -189,6 +191,7 @@ export const ko = {
 
 export const en = {
   ...portraitEn,
+  ...paperEn,
   "app.title": "iCanvas",
   "lang.group": "Language",
   "top.missions": "Missions",

@@ -183,6 +183,16 @@ export function setupStudio(board, ui, hooks) {
     update({ kindByHand: false, drawingNo: (state.drawingNo || 0) + 1 });
   }
 
+  /** Start a new drawing from a photo of a paper drawing (read, on white), then guess it and make its picture. */
+  async function usePaper(drawing) {
+    newDrawing();
+    board.placeImage(drawing);
+    say("paper.placed");
+    if (state.studio.recognizer) await guesser.now(); // a sure guess picks the kind before the picture is made
+    manual = true;
+    generator.now();
+  }
+
   ui.clear.addEventListener("click", async () => {
     const ok = await confirmDialog({
       titleKey: "clear.title",
@@ -283,5 +293,5 @@ export function setupStudio(board, ui, hooks) {
   aria(ui.redo, "actions.redo");
   aria(ui.clear, "actions.clear");
   refreshButtons();
-  return { newDrawing };
+  return { newDrawing, usePaper };
 }
