@@ -25,3 +25,17 @@ def test_labels_learnt_only_from_drawn_from_photo_doodles_do_not_check_the_chose
 def test_without_a_recognizer_nothing_is_checked():
     assert Models({}, None).known_labels == frozenset()
     assert Models({}, _recognizer(["cat"])).known_labels == frozenset({"cat"})
+
+
+def test_every_label_of_the_bundled_recognizer_has_words_in_both_languages():
+    import json
+    import re
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[2] / "src" / "icanvas"
+    labels = json.loads((src / "bundled" / "recognizer" / "config.json").read_text())["meta"]["labels"]
+    strings = (src / "serve" / "static" / "js" / "strings.js").read_text()
+    ko, en = strings.split("export const en = {")
+    for words in (ko, en):
+        named = set(re.findall(r'"thing\.(\w+)":', words))
+        assert set(labels) <= named, sorted(set(labels) - named)  # "Is it a shoe?", not "Is it shoe?"

@@ -20,7 +20,7 @@ export const paperKo = {
   "paper.corner_tr": "종이 오른쪽 위 모서리 (화살표 키로 옮겨요)",
   "paper.corner_br": "종이 오른쪽 아래 모서리 (화살표 키로 옮겨요)",
   "paper.corner_bl": "종이 왼쪽 아래 모서리 (화살표 키로 옮겨요)",
-  "paper.placed": "종이 그림을 가져왔어요! 무엇을 그렸는지 고르고 ‘만들어 줘!’를 눌러 보세요.",
+  "paper.placed": "종이 그림을 가져왔어요! 크레파스로 더 칠할 수도 있어요.",
 };
 
 export const paperEn = {
@@ -43,5 +43,5 @@ export const paperEn = {
   "paper.corner_tr": "Top-right corner of the paper (move it with the arrow keys)",
   "paper.corner_br": "Bottom-right corner of the paper (move it with the arrow keys)",
   "paper.corner_bl": "Bottom-left corner of the paper (move it with the arrow keys)",
-  "paper.placed": "Your paper drawing is here! Pick what you drew and press “Make it real!”.",
+  "paper.placed": "Your paper drawing is on the board! You can still colour it with crayons.",
 };
