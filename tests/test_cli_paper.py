@@ -20,3 +20,5 @@ def test_generate_finds_the_page_and_pairs_at_the_same_height(monkeypatch, capsy
     assert pair.shape[0] == picture.shape[0] + 8  # one row of both, 4 px of padding above and below
     left = pair[4:-4, 4 : pair.shape[1] - picture.shape[1] - 8]
     assert abs(left.shape[1] - picture.shape[1]) <= 2  # the drawing is as tall as the picture, so as wide too
+    reddish = (left[..., 0].astype(int) - left[..., 2] > 80) & (left[..., 0] > 150)
+    assert reddish.mean() > 0.002  # the crayon colouring-in shows in its colour, as the model sees it, not as black ink

@@ -130,7 +130,7 @@ def generate(
     import numpy as np
 
     from icanvas.catalog import find_model_for
-    from icanvas.data.images import normalize_drawing, read_image
+    from icanvas.data.images import drawing_rgb, normalize_drawing, read_image
     from icanvas.pipelines.sketch_to_image import SketchToImage
     from icanvas.sheets import save_png, side_by_side
 
@@ -151,7 +151,7 @@ def generate(
         target = output if one_file else output / f"{path.stem}.png"
         save_png(target, res.image)
         if side_by_side:
-            save_png(target.with_name(f"{target.stem}_pair.png"), side_by_side(np.asarray(res.drawing.lines), res.image))
+            save_png(target.with_name(f"{target.stem}_pair.png"), side_by_side(drawing_rgb(res.drawing), res.image))
         out.print(f"{path} -> {target}  ({res.drawing.source}; {pipe.backend.name})")
     if failures:
         raise typer.Exit(2)

@@ -189,6 +189,14 @@ class Drawing:
     # drawing's own corners lie); None when the drawing is the whole input
 
 
+def drawing_rgb(drawing: Drawing) -> np.ndarray:
+    """The drawing as the models see it, for people to look at: (H, W, 3) uint8 black lines and
+    the coloured strokes in their colours on white paper."""
+    out = np.where(drawing.lines[..., None] < 128, 0, 255).astype(np.uint8).repeat(3, axis=2)
+    out[drawing.color_mask] = drawing.colors[drawing.color_mask]
+    return out
+
+
 def _sample(a: np.ndarray) -> np.ndarray:
     """A strided subset of ``a``'s pixels for statistics, at most about _STATS_SAMPLES."""
     step = max(1, int((a.shape[0] * a.shape[1] / _STATS_SAMPLES) ** 0.5))

@@ -24,7 +24,7 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image
 
-from icanvas.data.images import Drawing, normalize_drawing
+from icanvas.data.images import Drawing, drawing_rgb, normalize_drawing
 from icanvas.data.reading import ACCEPTED_FORMATS, decoded_bytes, read_image
 from icanvas.errors import InputImageError
 from icanvas.serve.problems import PayloadTooLarge, Saturated, Unprocessable, UnsupportedImage
@@ -171,13 +171,8 @@ def to_drawing(img: Image.Image, corners: list | None = None) -> Drawing:
 def overlay_png(drawing: Drawing) -> bytes:
     """The drawing as the models see it, on transparent paper: black lines and the coloured
     strokes in their colours (PNG bytes, the drawing's size), for showing over a photo."""
-    h, w = drawing.lines.shape
-    rgba = np.zeros((h, w, 4), np.uint8)
-    ink = drawing.lines < 128
-    rgba[ink, 3] = 255
-    rgba[drawing.color_mask, :3] = drawing.colors[drawing.color_mask]
-    rgba[drawing.color_mask, 3] = 255
-    return png_bytes(rgba)
+    seen = (drawing.lines < 128) | drawing.color_mask
+    return png_bytes(np.dstack([drawing_rgb(drawing), np.where(seen, 255, 0).astype(np.uint8)]))
 
 
 def png_bytes(image: np.ndarray | Image.Image, max_side: int | None = None) -> bytes:
