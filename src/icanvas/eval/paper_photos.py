@@ -4,7 +4,8 @@ Used by the tests and ``benchmarks/paper.py`` to measure page finding
 (:func:`icanvas.data.page.find_page`) and line reading on photographed paper: a page with known
 strokes (pencil, felt-tip, ballpoint, a crayon outline and colouring-in), optionally lined or
 squared, is placed on a dark, wooden or cluttered background, rotated, seen in perspective, lit
-unevenly, with a finger or a second sheet at an edge, and noised like a phone photo.
+unevenly, with a finger or a second sheet (turned against the page) at an edge, folded once,
+and noised like a phone photo.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ TOOLS = {  # colour RGB, width as a fraction of the page's long side
 CRAYON_RGB = (220, 60, 40)  # the crayon of the colouring-in, RGB
 _PAGE_FILL = (0.55, 0.8)  # the page's long side spans this range of fractions of the photo's short side
 _NOISE = 4.0  # sensor noise sigma, grey levels
+_FOLD_SHADE = 0.85  # brightness of a folded page's lower half relative to its upper half
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,8 +40,10 @@ class PaperPhoto:
 
 
 def draw_page(h: int, w: int, rng: np.random.Generator, paper: str = "white", rules: str = "",
-              colouring: bool = True, blank: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(page (h, w, 3) uint8, dark strokes (h, w) bool, colouring (h, w) bool) of a child's drawing."""
+              colouring: bool = True, blank: bool = False, tools: tuple[str, ...] = tuple(TOOLS),
+              crayon: tuple[int, int, int] = CRAYON_RGB) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(page (h, w, 3) uint8, dark strokes (h, w) bool, colouring (h, w) bool) of a child's drawing:
+    a few strokes of each of ``tools`` (names in ``TOOLS``) and a colouring-in with ``crayon`` (RGB)."""
     page = np.empty((h, w, 3), np.uint8)
     page[:] = PAPERS[paper]
     side = max(h, w)
@@ -55,9 +59,9 @@ def draw_page(h: int, w: int, rng: np.random.Generator, paper: str = "white", ru
         cx, cy, r = int(w * rng.uniform(0.55, 0.7)), int(h * rng.uniform(0.55, 0.7)), int(side * 0.09)
         cv2.circle(colour, (cx, cy), r, 1, -1)
         colour &= (rng.random((h, w)) < 0.8).astype(np.uint8)  # wax skips over the paper's grain
-        page[colour > 0] = CRAYON_RGB
+        page[colour > 0] = crayon
         cv2.circle(strokes, (cx, cy), r, 1, max(1, round(side * TOOLS["felt-tip"][1])))
-    for name, (rgb, width) in () if blank else TOOLS.items():  # a few strokes of each tool
+    for rgb, width in () if blank else (TOOLS[name] for name in tools):  # a few strokes of each tool
         stroke = np.zeros((h, w), np.uint8)
         lw = max(1, round(side * width))
         for _ in range(2):
@@ -113,22 +117,40 @@ def page_corners(h: int, w: int, ph: int, pw: int, rng: np.random.Generator, ang
     return (quad + [w / 2 + rng.uniform(-0.05, 0.05) * w, h / 2 + rng.uniform(-0.05, 0.05) * h]).astype(np.float32)
 
 
+def _turned(quad: np.ndarray, angle: float) -> np.ndarray:
+    """(4, 2) ``quad`` turned by ``angle`` degrees about its centre."""
+    a = np.radians(angle)
+    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    centre = quad.mean(axis=0)
+    return (quad - centre) @ rot.T + centre
+
+
 def paper_photo(size: int = 640, *, seed: int = 0, backdrop: str = "dark", angle: float = 0.0, perspective: float = 0.0,
                 shadow: bool = False, rules: str = "", paper: str = "white", finger: bool = False,
-                second_sheet: bool = False, colouring: bool = True, blank: bool = False) -> PaperPhoto:
-    """A 4:3 landscape photo with long side ``size`` px of a portrait page lying on ``backdrop``."""
+                second_sheet: bool = False, second_tilt: float = 0.0, fold: bool = False, colouring: bool = True,
+                blank: bool = False, tools: tuple[str, ...] = tuple(TOOLS), crayon: tuple[int, int, int] = CRAYON_RGB) -> PaperPhoto:
+    """A 4:3 landscape photo with long side ``size`` px of a portrait page lying on ``backdrop``.
+
+    ``second_sheet`` slides another sheet under the page, turned by ``second_tilt`` degrees against
+    it; ``fold`` shades the lower half of a page once folded in half; ``tools`` and ``crayon`` are
+    what the child drew with (see :func:`draw_page`).
+    """
     rng = np.random.default_rng(seed)
     h, w = round(size * 3 / 4), size
     pw_, ph_ = 1000, 1414  # A4 proportions; drawn at about the photo's resolution
     page_px = max(64, round(min(h, w) * 0.85))
     ph, pw = page_px, round(page_px * pw_ / ph_)
-    page, strokes, colour = draw_page(ph, pw, rng, paper, rules, colouring, blank)
+    page, strokes, colour = draw_page(ph, pw, rng, paper, rules, colouring, blank, tools, crayon)
+    if fold:  # folded in half and opened again: the lower half faces the light a little less
+        page[ph // 2 :] = (page[ph // 2 :] * _FOLD_SHADE).astype(np.uint8)
     corners = page_corners(h, w, ph, pw, rng, angle, perspective)
     H = cv2.getPerspectiveTransform(np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], np.float32), corners)
     photo = background(h, w, backdrop, rng).astype(np.float32)
     if second_sheet:  # another sheet under the page, a little greyer, peeking out of one side
         sign = rng.choice([-1.0, 1.0], 2)
         moved = corners + sign[0] * 0.25 * (corners[1] - corners[0]) + sign[1] * 0.12 * (corners[3] - corners[0])
+        if second_tilt:
+            moved = _turned(moved, second_tilt)
         H2 = cv2.getPerspectiveTransform(np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], np.float32), moved.astype(np.float32))
         under = cv2.warpPerspective(np.ones((ph, pw), np.float32), H2, (w, h))[..., None]
         photo = photo * (1 - under) + under * np.array(PAPERS["white"], np.float32) * 0.82
@@ -156,6 +178,6 @@ def paper_photo(size: int = 640, *, seed: int = 0, backdrop: str = "dark", angle
     rgb = np.clip(photo, 0, 255).round().astype(np.uint8)
     label = " ".join(p for p in (backdrop, f"{angle:.0f}deg", "persp" if perspective else "", "shadow" if shadow else "",
                                  rules, paper if paper != "white" else "", "finger" if finger else "",
-                                 "second-sheet" if second_sheet else "") if p)
+                                 "second-sheet" if second_sheet else "", "fold" if fold else "") if p)
     return PaperPhoto(rgb=rgb, corners=corners, strokes=warp(strokes.astype(np.float32)) > 0.5,
                       colouring=warp(colour.astype(np.float32)) > 0.5, page_strokes=strokes, label=label)
