@@ -5,7 +5,8 @@
 
 Every photo is synthetic (:mod:`icanvas.eval.paper_photos`): a portrait page with known strokes
 (pencil, felt-tip, ballpoint, a crayon colouring-in) on a dark, wooden or cluttered background,
-rotated, in perspective, with a shadow gradient, on lined paper or with a finger over an edge.
+rotated, in perspective, with a shadow gradient, on lined paper, with a finger over an edge or
+lying on another sheet.
 Columns: corner error (px in the photo, largest of the four corners; median and max over the
 photos), line F1 (eval.metrics.sketch_adherence, tolerance 3 px, the dark lines against the
 known strokes, both drawn back into the photo at a long side of 1024 px, away from the crayon
@@ -37,6 +38,9 @@ VARIANTS = [  # what each background gets
     dict(angle=30.0, shadow=True),
     dict(angle=-20.0, rules="lined", finger=True),
     dict(angle=-8.0, perspective=0.08, shadow=True, paper="cream"),
+]
+LATER_VARIANTS = [  # more of them: their photos come after the first ones, whose seeds (and figures) stay as they were
+    dict(angle=15.0, perspective=0.1, second_sheet=True, second_tilt=12.0),  # another sheet under the page, turned 12 degrees
 ]
 
 
@@ -102,7 +106,8 @@ def main() -> None:
     print(f"{'size':>5} {'photos':>6} {'found':>5} {'corner px med':>13} {'corner px max':>13} {'F1 page':>7} "
           f"{'F1 before':>9} {'page ms':>7} {'norm ms':>7} {'before ms':>9}")
     for size in args.sizes:
-        batch = [one(size, seed, bg, v) for seed, (bg, v) in enumerate((bg, v) for bg in BACKGROUNDS for v in VARIANTS)]
+        photos = [(bg, v) for variants in (VARIANTS, LATER_VARIANTS) for bg in BACKGROUNDS for v in variants]
+        batch = [one(size, seed, bg, v) for seed, (bg, v) in enumerate(photos)]
         rows += batch
         corners = [r["corner_px"] for r in batch if "corner_px" in r]
         med = lambda key: float(np.median([r[key] for r in batch]))  # noqa: E731

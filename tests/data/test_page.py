@@ -11,7 +11,7 @@ from icanvas.data.images import normalize_drawing
 from icanvas.data.page import Page, find_page, page_transform, search_page, straighten
 from icanvas.data.rules import printed_rules
 from icanvas.eval.metrics import sketch_adherence
-from icanvas.eval.paper_photos import paper_photo
+from icanvas.eval.paper_photos import BACKGROUNDS, paper_photo
 from icanvas.errors import InputImageError
 
 CORNER_TOLERANCE = 6.0  # px in a 640 px photo (measured: 1-3 px, worst 5.7 with a finger on clutter)
@@ -37,6 +37,8 @@ CASES = [
     dict(backdrop="cluttered", angle=5, rules="lined"),
     dict(backdrop="wood", angle=-25, finger=True),
     dict(backdrop="dark", angle=20, paper="cream", perspective=0.1, shadow=True),
+    dict(backdrop="dark", angle=15, perspective=0.1, second_sheet=True, second_tilt=12),  # merged with the page before: 69 px off
+    dict(backdrop="wood", angle=15, perspective=0.1, second_sheet=True, second_tilt=-12),  # 81 px off
 ]
 
 
@@ -69,6 +71,25 @@ def test_lined_paper_rules_are_not_lines():
     assert (drawing.lines == 0).mean() < 0.03  # without the rules removed: ~0.06
     assert page_f1(photo, drawing) > MIN_F1
     assert drawing.color_mask.mean() < 0.005  # light-blue rules are no crayon (the blue ballpoint is)
+
+
+@pytest.mark.parametrize("backdrop,variant,tilt", [
+    ("dark", dict(angle=-10), 12),
+    ("cluttered", dict(angle=15, perspective=0.1), -12),
+    ("wood", dict(angle=-5, perspective=0.12, rules="lined"), 12),
+])
+def test_a_sheet_under_the_page_is_left_out(backdrop, variant, tilt):
+    photo = paper_photo(1200, seed=11, backdrop=backdrop, second_sheet=True, second_tilt=tilt, **variant)
+    page = find_page(photo.rgb)
+    assert page is not None
+    assert np.linalg.norm(page.corners - photo.corners, axis=1).max() < 3.0  # measured 1.0-1.4; both sheets as one: 167-202
+
+
+@pytest.mark.parametrize("backdrop", BACKGROUNDS)
+def test_a_folded_page_is_found_whole(backdrop):
+    photo = paper_photo(640, seed=11, backdrop=backdrop, angle=15, perspective=0.1, fold=True)
+    page = find_page(photo.rgb)  # the fold is a step across the page, but no outline: both halves are the page
+    assert page is not None and np.linalg.norm(page.corners - photo.corners, axis=1).max() < CORNER_TOLERANCE
 
 
 def test_a_scan_passes_through_unchanged():

@@ -9,7 +9,8 @@ is reported as such and passes through :func:`straighten` unchanged.
 The search runs on a reduced copy: the child's thin lines are closed away, the paper is grown
 from a bright seed near the centre across smooth shading (shadows are gradual, the paper's edge
 is a step), and the region's convex outline is reduced to the quadrilateral that adds the least
-area. Each side is then measured again at full resolution and fitted robustly (a finger or a
+area. Paper whose outline has a notch is the page and another sheet peeking out from under it:
+it is grown again, never across a sharp step, so that the upper sheet's edge parts the two. Each side is then measured again at full resolution and fitted robustly (a finger or a
 second sheet cutting an edge are outliers), and the corners are where the sides meet.
 """
 
@@ -26,6 +27,9 @@ _STRIDE_SHARE = 3  # a photo is thinned by taking every k-th pixel, k = its redu
 _LINE_CLOSE = 1 / 50  # dark strokes narrower than this fraction of the work side are closed away first
 _MEDIAN = 5  # median filter of the reduced copy, px: evens out paper grain and noise, keeps edges sharp
 _FLOOD_STEP = 2  # the paper grows to neighbours differing by at most this per channel (log scale 0..255)
+_NOTCH = 0.03  # paper whose outline has a dent deeper than this fraction of the square root of its area may be two sheets ...
+_PARTED = 0.95  # ... and grown again without crossing a step, it is the upper sheet when it keeps less than this share of the paper
+_EDGE_STEP = 3  # a pixel whose 3x3 neighbourhood spans more than this in a channel (log scale) is an edge the paper never crosses
 _SEED_WINDOW = 0.5  # seeds are picked in the central window of this fraction of each side
 _SEED_PERCENTILE = 80  # a seed is at least this bright, percentile of the window's brightness
 _SEEDS = 4  # at most this many seeds (separate regions) are tried
@@ -176,31 +180,70 @@ def _smoothed(small: np.ndarray) -> np.ndarray:
 def _paper_regions(smooth: np.ndarray) -> list[np.ndarray]:
     """(h, w) bool regions grown from bright seeds near the middle, largest first."""
     h, w = smooth.shape[:2]
-    grey = smooth.max(axis=2)  # brightness of the paper, whatever its colour
+    grey = _brightest(smooth)  # brightness of the paper, whatever its colour
     y0, y1 = int(h * (1 - _SEED_WINDOW) / 2), max(int(h * (1 + _SEED_WINDOW) / 2), 1)
     x0, x1 = int(w * (1 - _SEED_WINDOW) / 2), max(int(w * (1 + _SEED_WINDOW) / 2), 1)
     window = grey[y0:y1, x0:x1]
-    bright = window >= np.percentile(window, _SEED_PERCENTILE)
+    edges = np.pad(_edges(smooth), 1, constant_values=1)  # floodFill's mask layout: one px of border all round
+    free = np.zeros_like(edges)
+    bright = (window >= np.percentile(window, _SEED_PERCENTILE)) & (edges[y0 + 1 : y1 + 1, x0 + 1 : x1 + 1] == 0)
     ys, xs = np.nonzero(bright)
     order = np.argsort((ys + y0 - h / 2) ** 2 + (xs + x0 - w / 2) ** 2)  # nearest the middle first
-    taken = np.zeros((h + 2, w + 2), np.uint8)
-    k = max(3, int(max(h, w) * _OPEN_FRAC) | 1)
-    opener = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    taken = np.zeros((h, w), bool)
     regions = []
-    step = (_FLOOD_STEP,) * 3
     for i in order:
         y, x = int(ys[i] + y0), int(xs[i] + x0)
-        if taken[y + 1, x + 1]:
+        if taken[y, x]:
             continue
-        mask = np.zeros((h + 2, w + 2), np.uint8)
-        cv2.floodFill(smooth, mask, (x, y), 0, step, step, 4 | cv2.FLOODFILL_MASK_ONLY | (1 << 8))
-        taken |= mask
-        region = cv2.morphologyEx(mask[1:-1, 1:-1], cv2.MORPH_OPEN, opener) > 0
-        if region.mean() >= _MIN_AREA / 2:
-            regions.append(region)
+        reached, region = _grown(smooth, (x, y), free)
+        taken |= reached
+        if region.mean() < _MIN_AREA / 2:
+            continue
+        if not _one_sheet(region):  # two sheets, or a finger on an edge: the upper sheet's outline parts the first only
+            parted = _grown(smooth, (x, y), edges)[1]
+            region = parted if parted.sum() < _PARTED * region.sum() else region
+        regions.append(region)
         if len(regions) >= _SEEDS or taken.sum() > 0.9 * h * w:
             break
     return sorted(regions, key=lambda r: -int(r.sum()))
+
+
+def _grown(smooth: np.ndarray, seed: tuple[int, int], stops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(every (h, w) bool pixel reached, the region: the same without bridges narrower than _OPEN_FRAC):
+    paper grown from ``seed`` (x, y) over small steps, never onto ``stops`` ((h + 2, w + 2) uint8, 1 where it may not go)."""
+    h, w = smooth.shape[:2]
+    mask = stops.copy()
+    step = (_FLOOD_STEP,) * 3
+    cv2.floodFill(smooth, mask, seed, 0, step, step, 4 | cv2.FLOODFILL_MASK_ONLY | (2 << 8))  # paper marked 2
+    k = max(3, int(max(h, w) * _OPEN_FRAC) | 1)
+    opener = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    reached = mask[1:-1, 1:-1] == 2
+    return reached, cv2.morphologyEx(reached.astype(np.uint8), cv2.MORPH_OPEN, opener) > 0
+
+
+def _one_sheet(region: np.ndarray) -> bool:
+    """Whether the paper ``region`` has a convex outline, as one sheet has however it is shaded or
+    folded: a page lying on another sheet that peeks out at its sides leaves a notch where the two
+    outlines cross."""
+    contours, _ = cv2.findContours(region.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    outline = max(contours, key=cv2.contourArea)
+    hull = cv2.convexHull(outline)
+    deepest = max(cv2.pointPolygonTest(hull, (float(x), float(y)), True) for x, y in outline[:, 0])
+    return deepest <= _NOTCH * np.sqrt(cv2.contourArea(outline))
+
+
+def _edges(smooth: np.ndarray) -> np.ndarray:
+    """(h, w) uint8, 1 on sharp steps of brightness or colour: the outline of a sheet lying on
+    another one. A slanted step is blurred into a ramp of small differences by the reduction,
+    which the fill would climb pixel by pixel; shadows change too slowly to count."""
+    spread = cv2.morphologyEx(smooth, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))  # (h, w, 3) max - min
+    return (_brightest(spread) > _EDGE_STEP).astype(np.uint8)
+
+
+def _brightest(img: np.ndarray) -> np.ndarray:
+    """(h, w) uint8: the largest of the three channels of an (h, w, 3) uint8 image (faster than max over the axis)."""
+    a, b, c = cv2.split(img)
+    return cv2.max(cv2.max(a, b), c)
 
 
 def _holes_filled(region: np.ndarray) -> np.ndarray:
