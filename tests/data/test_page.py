@@ -111,6 +111,36 @@ def test_straighten_is_capped_and_upright():
     assert out.dtype == np.uint8 and out.shape[2] == 3
 
 
+def lines_in_page(photo, drawing, mask: np.ndarray) -> np.ndarray:
+    """(h, w) bool: ``mask`` (in the photo) in the frame of the drawing of its straightened page."""
+    H, _, _ = page_transform(find_page(photo.rgb), max_side=max(drawing.lines.shape))
+    return cv2.warpPerspective(mask.astype(np.uint8), H, drawing.lines.shape[::-1], flags=cv2.INTER_NEAREST) > 0
+
+
+@pytest.mark.parametrize("backdrop,variant", [("dark", {}), ("wood", dict(angle=12, shadow=True)),
+                                              ("cluttered", dict(angle=-20, perspective=0.1, paper="cream"))])
+def test_squared_paper_leaves_no_crosses(backdrop, variant):
+    photo = paper_photo(1600, seed=6, backdrop=backdrop, rules="squared", colouring=False, **variant)
+    drawing = normalize_drawing(Image.fromarray(photo.rgb))
+    assert "printed rules removed" in drawing.source
+    strokes = lines_in_page(photo, drawing, photo.strokes)
+    away = cv2.dilate(strokes.astype(np.uint8), np.ones((9, 9), np.uint8)) == 0
+    assert ((drawing.lines == 0) & away).sum() < 50  # measured 0-9 px; a cross where rules met: 400-3000
+    near_ink = cv2.dilate((drawing.lines == 0).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    assert near_ink[strokes].mean() > 0.98  # the strokes crossing the rules survive
+
+
+def test_crossing_rules_are_rules_and_crossing_strokes_stay():
+    squared = np.zeros((300, 400), bool)
+    squared[20::20, :] = squared[:, 10::20] = True
+    stroke = np.zeros(squared.shape, np.uint8)
+    cv2.line(stroke, (35, 45), (255, 265), 1, 3)  # through where rows and columns cross
+    rules = printed_rules(squared | (stroke > 0))
+    beside = cv2.dilate(stroke, np.ones((5, 5), np.uint8)) > 0
+    assert rules[squared & ~beside].all()  # where a row and a column cross too
+    assert not rules[stroke > 0].any()
+
+
 def test_rules_need_many_evenly_spaced_long_lines():
     flag = np.zeros((300, 400), bool)
     for y in (60, 120, 180, 240):  # four stripes of a drawn flag: not enough for rules
