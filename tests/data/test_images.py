@@ -13,6 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw, ImageFile
 
+from icanvas.data.canvas import CANVAS_SIZE, CRAYON_WIDTH, CRAYONS, PEN_WIDTHS
+from icanvas.data.hints import crayon_rgb
 from icanvas.data.images import (
     Drawing,
     Placement,
@@ -441,6 +443,36 @@ def test_colour_stroke_on_photographed_paper_keeps_its_hue():
     hues = hue(d.colors[d.color_mask])
     assert ((hues <= 8) | (hues >= 172)).mean() > 0.95  # red
     assert d.color_mask.sum() < 4000  # the tinted paper is not taken for colour
+
+
+def test_a_thin_light_colour_line_on_photographed_paper_stays_colour():
+    rgb, _ = photographed(seed=3)
+    rgb = np.ascontiguousarray(rgb)
+    line = np.zeros(rgb.shape[:2], np.uint8)
+    cv2.line(line, (30, 200), (370, 230), 1, 2)
+    rgb[line > 0] = (200, 40, 40)  # a red felt-tip: as thin as a ballpoint, but no darker than crayon
+    d = normalize_drawing(Image.fromarray(rgb))
+    assert d.source.startswith("photographed paper")
+    assert d.color_mask[line > 0].mean() > 0.9 and (d.lines[line > 0] == 0).mean() > 0.9
+
+
+def test_studio_crayons_and_thin_coloured_pens_on_a_canvas_stay_colour():
+    page = np.full((CANVAS_SIZE, CANVAS_SIZE, 3), 255, np.uint8)
+    strokes = {}
+    for i, name in enumerate(n for n in CRAYONS if n not in ("brown", "black")):  # those two are greys, ink only
+        stroke = np.zeros(page.shape[:2], np.uint8)
+        x, y = 40 + (i % 2) * 230, 40 + (i // 2) * 95
+        cv2.line(stroke, (x, y), (x + 200, y + 30), 1, CRAYON_WIDTH)
+        page[stroke > 0] = crayon_rgb(name)
+        strokes[name] = stroke > 0
+    pen = np.zeros(page.shape[:2], np.uint8)
+    cv2.line(pen, (20, 20), (20, 490), 1, PEN_WIDTHS["thin"])
+    page[pen > 0] = (30, 40, 140)  # as dark and thin as a ballpoint, yet drawn on the canvas: a colour
+    d = normalize_drawing(Image.fromarray(page))
+    assert d.source == "dark lines on light paper, with coloured strokes"
+    for name, stroke in strokes.items():
+        assert d.color_mask[stroke].mean() > 0.95, name
+    assert d.color_mask[pen > 0].mean() > 0.95
 
 
 @pytest.mark.parametrize("paper", [(255, 230, 0), (150, 200, 255)])

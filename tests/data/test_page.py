@@ -141,6 +141,20 @@ def test_crossing_rules_are_rules_and_crossing_strokes_stay():
     assert not rules[stroke > 0].any()
 
 
+def test_a_ballpoint_draws_lines_not_colour():
+    photo = paper_photo(1600, seed=2, backdrop="wood", angle=12, tools=("ballpoint",), colouring=False)
+    drawing = normalize_drawing(Image.fromarray(photo.rgb))
+    ballpoint = lines_in_page(photo, drawing, photo.strokes)
+    assert (drawing.lines[ballpoint] == 0).mean() > 0.85  # measured 0.94
+    assert drawing.color_mask[ballpoint].mean() < 0.01  # as colour before: 0.94
+
+
+def test_a_dark_crayon_colouring_in_stays_colour():
+    photo = paper_photo(1600, seed=2, backdrop="dark", angle=-8, tools=("felt-tip",), crayon=(40, 50, 150))
+    drawing = normalize_drawing(Image.fromarray(photo.rgb))
+    assert drawing.color_mask[lines_in_page(photo, drawing, photo.colouring)].mean() > 0.9  # measured 0.98
+
+
 def test_rules_need_many_evenly_spaced_long_lines():
     flag = np.zeros((300, 400), bool)
     for y in (60, 120, 180, 240):  # four stripes of a drawn flag: not enough for rules

@@ -3,8 +3,9 @@
 Reading user images lives in :mod:`icanvas.data.reading` (:func:`read_image` is re-exported
 here). :func:`normalize_drawing` turns any drawing (scan, photo
 of paper, chalk on a board, transparent PNG, crayons) into black lines on white paper plus the
-coloured strokes; :func:`fit_square`, :func:`letterbox` and :func:`unletterbox` move between
-arbitrary aspect ratios and a model's square.
+coloured strokes (on a photographed page a thin dark line is a line, whatever its colour: a blue
+ballpoint draws lines, a crayon colours in); :func:`fit_square`, :func:`letterbox` and
+:func:`unletterbox` move between arbitrary aspect ratios and a model's square.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ _SPECKLE_MIN = 5  # ... and never fewer than this many pixels
 _MIN_INK_FRAC = 5e-5  # less ink than this fraction of the image area means an empty drawing
 _CHROMA = 60  # colour strokes: max - min channel after white balance, 0..255, above which a pixel is coloured
 _COLOR_DIST = 40  # colour strokes: a coloured pixel also differs from the paper colour by this much, 0..255
+_DARK_STROKE = 0.7  # photos: a coloured pixel is dark when its brightest channel is at most this fraction of the paper's, or of the crayon's around it
+_THIN_STROKE = 0.012  # photos: dark colour narrower than this fraction of the page's long side is a drawn line (ballpoint, felt-tip), not colouring-in
+_WIDE_PATCH = 8  # photos: wider colour is colouring-in when it covers this many discs of that width (more than where lines cross)
+_CRAYON_GRAIN = 0.004  # photos: gaps in crayon wax narrower than this fraction of the long side are closed before widths are told
 _RULE_CONTRAST = 0.06  # printed rules are looked for among pixels at least this fraction darker than the paper
 _STATS_SAMPLES = 1_000_000  # at most this many pixels feed medians and percentiles
 
@@ -272,6 +277,53 @@ def _colour_strokes(
     return mask, colours
 
 
+def _odd_disc(side: float) -> np.ndarray:
+    """An elliptic structuring element about ``side`` px across (odd, at least 3)."""
+    k = max(3, int(round(side)) | 1)
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+
+
+def _drawn_in_ink(colour: np.ndarray, colours: np.ndarray) -> np.ndarray:
+    """(H, W) bool: the coloured strokes of a photographed page that are drawn lines, not colouring-in.
+
+    A ballpoint or felt-tip line is thin for the page (``_THIN_STROKE``) and dark: its brightest
+    channel is at most ``_DARK_STROKE`` of the paper's (``colours`` are white-balanced), or of the
+    crayon's where it crosses a colouring-in. Crayon is wide, or light; a dark crayon is as dark
+    as its own patch, however patchy its wax. The lighter rim of a line's soft edges goes with it.
+    """
+    side = max(colour.shape)
+    grain, disc = _odd_disc(side * _CRAYON_GRAIN), _odd_disc(side * _THIN_STROKE)
+    x, y, w, h = cv2.boundingRect(colour.astype(np.uint8))  # the work is done around the colour only
+    m = disc.shape[0]
+    box = (slice(max(0, y - m), y + h + m), slice(max(0, x - m), x + w + m))
+    lines = np.zeros(colour.shape, np.uint8)
+    lines[box] = _dark_lines(colour[box], colours[box], grain, disc)
+    return colour & (cv2.dilate(lines, np.ones((3, 3), np.uint8)) > 0)
+
+
+def _dark_lines(colour: np.ndarray, colours: np.ndarray, grain: np.ndarray, disc: np.ndarray) -> np.ndarray:
+    """(H, W) uint8, 1 on the dark and thin parts of the (H, W) bool ``colour`` (see :func:`_drawn_in_ink`)."""
+    brightest = _channel_max_min(colours)[0].astype(np.float64)  # (H, W)
+    patches = _wide_patches(colour, grain, disc)  # (H, W) int32, 0 off the colouring-in
+    area = np.bincount(patches[colour], minlength=patches.max() + 1)
+    shade = np.bincount(patches[colour], weights=brightest[colour], minlength=len(area)) / np.maximum(area, 1)
+    shade[0] = 255.0  # off a patch, lines are told against the paper
+    dark = colour & (brightest <= _DARK_STROKE * shade[patches])
+    return (dark & (_wide_patches(dark, grain, disc) == 0)).astype(np.uint8)
+
+
+def _wide_patches(mask: np.ndarray, grain: np.ndarray, disc: np.ndarray) -> np.ndarray:
+    """(H, W) int32 labels (0 elsewhere) of the wide patches of the (H, W) bool ``mask``: what an
+    opening with ``disc`` leaves of it once gaps of ``grain`` are closed, in patches of at least
+    ``_WIDE_PATCH`` discs (not the blob where two lines cross)."""
+    closed = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, grain)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(cv2.morphologyEx(closed, cv2.MORPH_OPEN, disc), connectivity=8)
+    small = stats[:, cv2.CC_STAT_AREA] < _WIDE_PATCH * int(disc.sum())
+    small[0] = True  # label 0 is what the opening took away
+    labels[small[labels]] = 0
+    return labels
+
+
 def _keep_strokes(weak: np.ndarray, strong: np.ndarray, min_area: int) -> np.ndarray:
     """Connected parts of ``weak`` that hold a ``strong`` pixel and are no speckle."""
     n, labels, stats, _ = cv2.connectedComponentsWithStats(weak.astype(np.uint8), connectivity=8)
@@ -280,7 +332,9 @@ def _keep_strokes(weak: np.ndarray, strong: np.ndarray, min_area: int) -> np.nda
     return keep[labels]
 
 
-def _normalize_rgb(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+def _normalize_rgb(rgb: np.ndarray, photographed: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    """(lines, colours, colour mask, source) of an (H, W, 3) uint8 drawing; ``photographed``: it is a
+    page found in a photo, even when it looks as clean as a scan once straightened."""
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)  # (H, W)
     hist = np.bincount(_sample(gray).ravel(), minlength=256)
     inverted = int(np.searchsorted(hist.cumsum(), hist.sum() / 2)) < _DARK_BACKGROUND
@@ -304,6 +358,8 @@ def _normalize_rgb(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
             hint="Draw something (dark lines on light paper work best) and try again.",
         )
     colour &= ink
+    if (photo or photographed) and not inverted and colour.any():  # a ballpoint on paper draws lines; the studio's crayons stay colour
+        colour &= ~_drawn_in_ink(colour, colours)
     source = {
         (False, False): "dark lines on light paper",
         (False, True): "light lines on dark background (inverted)",
@@ -341,12 +397,13 @@ def normalize_drawing(img: Image.Image, *, find_page: bool = True, corners: np.n
         except ValueError as e:
             raise InputImageError(f"Those page corners cannot be used: {e}.", "Place the four corners on the corners of the paper.") from e
         rgb = _composite(rgb, alpha, (255, 255, 255)) if alpha is not None else rgb
-        lines, colors, mask, source = _normalize_rgb(straighten(rgb, page))
+        lines, colors, mask, source = _normalize_rgb(straighten(rgb, page), photographed=True)
         source = "photographed page, corners placed by hand" + _details(source)
     elif alpha is None or np.mean(_sample(alpha) < 250) < _ALPHA_MIN_FRACTION:
         search = search_page(rgb) if find_page else None
         page = search.page if search and search.page else None
-        lines, colors, mask, source = _normalize_rgb(straighten(rgb, page) if page else rgb)
+        cut = page is not None and not page.fills_photo  # a photo: its page was found in it
+        lines, colors, mask, source = _normalize_rgb(straighten(rgb, page) if page else rgb, photographed=cut)
         if page and not page.fills_photo:
             source = "photographed page, found and straightened" + _details(source)
         elif search and search.page is None and source.startswith("photographed paper"):
