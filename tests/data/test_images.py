@@ -18,6 +18,7 @@ from icanvas.data.hints import crayon_rgb
 from icanvas.data.images import (
     Drawing,
     Placement,
+    drawing_rgb,
     fit_square,
     letterbox,
     normalize_drawing,
@@ -473,6 +474,19 @@ def test_studio_crayons_and_thin_coloured_pens_on_a_canvas_stay_colour():
     for name, stroke in strokes.items():
         assert d.color_mask[stroke].mean() > 0.95, name
     assert d.color_mask[pen > 0].mean() > 0.95
+
+
+def test_drawing_rgb_shows_lines_black_and_strokes_in_their_colour():
+    lines = np.full((20, 30), 255, np.uint8)
+    lines[5, :] = 0  # a pencil line
+    lines[10:14, :] = 0  # a crayon stroke is ink too ...
+    mask = np.zeros((20, 30), bool)
+    mask[10:14, :] = True  # ... and colour
+    colors = np.zeros((20, 30, 3), np.uint8)
+    colors[mask] = (220, 60, 40)
+    rgb = drawing_rgb(Drawing(lines=lines, colors=colors, color_mask=mask, source="test"))
+    assert rgb.shape == (20, 30, 3) and rgb.dtype == np.uint8
+    assert (rgb[5] == 0).all() and (rgb[12] == (220, 60, 40)).all() and (rgb[0] == 255).all()
 
 
 @pytest.mark.parametrize("paper", [(255, 230, 0), (150, 200, 255)])
