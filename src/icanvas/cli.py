@@ -127,8 +127,6 @@ def generate(
 
     Example: `icanvas generate --model cat my_cat.png -o pictures/` (or `-o cat.png` for one drawing)
     """
-    import numpy as np
-
     from icanvas.catalog import find_model_for
     from icanvas.data.images import drawing_rgb, normalize_drawing, read_image
     from icanvas.pipelines.sketch_to_image import SketchToImage
