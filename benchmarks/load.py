@@ -3,6 +3,7 @@
     python benchmarks/load.py                                  # own server, N = 1, 10, 50, 30 s each
     python benchmarks/load.py --children 1 10 --duration 60 --gen-max-batch 4 --gen-window-ms 50
     python benchmarks/load.py --url http://127.0.0.1:8000      # an already running `icanvas serve`
+    python benchmarks/load.py --url http://a:8000 --url http://b:8000   # children spread over several servers
     python benchmarks/load.py --tiny                           # untrained 256 px model, same cost per picture
 
 Without ``--url`` the script starts its own server (``uvicorn --factory icanvas.serve.app:create_app``)
@@ -175,27 +176,33 @@ async def child(i: int, args: argparse.Namespace, url: str, drawings: list[bytes
                 await asyncio.sleep(retry)
 
 
-async def run_phase(n: int, args: argparse.Namespace, url: str, drawings: list[bytes], kinds: list[str],
+async def run_phase(n: int, args: argparse.Namespace, urls: list[str], drawings: list[bytes], kinds: list[str],
                     recognizer: bool) -> Phase:
+    """N children for one phase; child i draws on server i modulo the number of servers."""
     stats, t = Phase(n), time.perf_counter()
     deadline = asyncio.get_running_loop().time() + args.duration
-    await asyncio.gather(*(child(i, args, url, drawings, kinds, recognizer, deadline, stats) for i in range(n)))
+    await asyncio.gather(*(child(i, args, urls[i % len(urls)], drawings, kinds, recognizer, deadline, stats) for i in range(n)))
     stats.wall_s = time.perf_counter() - t
     return stats
 
 
-def read_batches(url: str) -> dict[str, float]:
-    """The server's generation batch-size histogram from GET /metrics: {"count", "sum", "le=N": cumulative}."""
+def read_batches(urls: list[str]) -> dict[str, float]:
+    """The servers' generation batch-size histogram from GET /metrics, summed: {"count", "sum", "le=N": cumulative}.
+    Several processes behind one address (``icanvas serve --workers N``) answer for one of them each time."""
     out: dict[str, float] = {}
-    try:
-        text = httpx.get(url + "/metrics", timeout=10).text
-    except httpx.HTTPError:
-        return out
-    for line in text.splitlines():
-        if line.startswith("icanvas_generation_batch_size_bucket"):
-            out["le=" + line.split('le="')[1].split('"')[0]] = float(line.rsplit(" ", 1)[1])
-        elif line.startswith(("icanvas_generation_batch_size_count", "icanvas_generation_batch_size_sum")):
-            out[line.split(" ")[0].rsplit("_", 1)[1]] = float(line.rsplit(" ", 1)[1])
+    for url in urls:
+        try:
+            text = httpx.get(url + "/metrics", timeout=10).text
+        except httpx.HTTPError:
+            continue
+        for line in text.splitlines():
+            if line.startswith("icanvas_generation_batch_size_bucket"):
+                key = "le=" + line.split('le="')[1].split('"')[0]
+            elif line.startswith(("icanvas_generation_batch_size_count", "icanvas_generation_batch_size_sum")):
+                key = line.split(" ")[0].rsplit("_", 1)[1]
+            else:
+                continue
+            out[key] = out.get(key, 0.0) + float(line.rsplit(" ", 1)[1])
     return out
 
 
@@ -237,7 +244,8 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--recognize-every", type=int, default=3, help="also POST /api/recognize every Nth drawing; 0 = never (default 3)")
     ap.add_argument("--timeout", type=float, default=120.0, help="per-request timeout, s (default 120)")
     ap.add_argument("--seed", type=int, default=0, help="seed for drawings, think times and kinds")
-    ap.add_argument("--url", help="use this running server instead of starting one (the --gen-* and model options then do nothing)")
+    ap.add_argument("--url", action="append", help="use this running server instead of starting one (the --gen-* and model options "
+                    "then do nothing); give it again to spread the children over several servers")
     ap.add_argument("--model-path", help="folder of model folders for the started server (ICANVAS_MODEL_PATH)")
     ap.add_argument("--tiny", action="store_true", help="serve an untrained 256 px model (same cost per picture as the bundled one)")
     ap.add_argument("--backend", choices=["auto", "onnx", "torch"], help="generator runtime of the started server (ICANVAS_MODEL_BACKEND)")
@@ -274,7 +282,8 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="icanvas-load-"))
     server, tiny = None, args.tiny
     if args.url:
-        url, studio = args.url.rstrip("/"), httpx.get(args.url.rstrip("/") + "/api/studio", timeout=10).json()
+        urls = [u.rstrip("/") for u in args.url]
+        studio = httpx.get(urls[0] + "/api/studio", timeout=10).json()
         if not studio["kinds"]:
             sys.exit("That server lists no kinds (no sketch model installed): nothing to load-test.")
     else:
@@ -289,27 +298,28 @@ def main() -> None:
             tiny, model_path = True, str(write_tiny_model(tmp / "models"))
             server = Server(server_env(args, tmp / "data2", model_path), tmp / "server2.log")
             studio = server.wait()
-        url = server.url
+        urls = [server.url]
     try:
         kinds = [k["kind"] for k in studio["kinds"]]
         models = sorted({k["model"] for k in studio["kinds"]})
         print(f"Machine: {os.cpu_count()} CPUs, {platform.platform()}, Python {platform.python_version()}, "
               f"load average {os.getloadavg()[0]:.1f} at start")
-        print(f"Server: {url} ({'started here' if server else 'given'}); {describe_settings(args)}")
+        print(f"Server: {', '.join(urls)} ({'started here' if server else 'given'}); {describe_settings(args)}")
         print(f"Model: {', '.join(models)}{' (untrained, 256 px, ngf 32)' if tiny else ''}; kinds: {', '.join(kinds)}; "
               f"recognizer: {'on' if studio['recognizer'] else 'off'}")
         print(f"Children think {args.think[0]:g}-{args.think[1]:g} s per drawing, {args.duration:g} s per phase, "
               f"recognize every {args.recognize_every or 'never'} drawings")
-        with httpx.Client(base_url=url, timeout=args.timeout) as c:  # warm-up: the first model call is slow
-            token = c.get("/api/me").json()["csrf_token"]
-            c.post("/api/generate", files={"drawing": ("d.png", drawings[0], "image/png")}, data={"kind": kinds[0]},
-                   headers={"X-CSRF-Token": token})
+        for url in urls:
+            with httpx.Client(base_url=url, timeout=args.timeout) as c:  # warm-up: the first model call is slow
+                token = c.get("/api/me").json()["csrf_token"]
+                c.post("/api/generate", files={"drawing": ("d.png", drawings[0], "image/png")}, data={"kind": kinds[0]},
+                       headers={"X-CSRF-Token": token})
         phases = []
         for n in args.children:
-            before = read_batches(url)
-            phases.append(asyncio.run(run_phase(n, args, url, drawings, kinds, studio["recognizer"])))
+            before = read_batches(urls)
+            phases.append(asyncio.run(run_phase(n, args, urls, drawings, kinds, studio["recognizer"])))
             p = phases[-1]
-            after = read_batches(url)
+            after = read_batches(urls)
             p.batches = {k: after[k] - before.get(k, 0.0) for k in after}
             print(f"  N={n}: {len(p.gen_ms)} pictures in {p.wall_s:.1f} s, {p.saturated} busy, {sum(p.errors.values())} errors",
                   flush=True)

@@ -20,6 +20,8 @@ def serve(
     host: Annotated[Optional[str], typer.Option(help="Interface to listen on (default 127.0.0.1 or ICANVAS_HOST).")] = None,
     port: Annotated[Optional[int], typer.Option(help="TCP port (default 8000 or ICANVAS_PORT).")] = None,
     data_dir: Annotated[Optional[Path], typer.Option(help="Folder for the database and images (default ~/.local/share/icanvas or ICANVAS_DATA_DIR).")] = None,
+    workers: Annotated[Optional[int], typer.Option(min=1, max=64, help="Server processes on this machine (default 1 or ICANVAS_WORKERS). "
+                                                   "More than one share the database and the data folder: use PostgreSQL (ICANVAS_DATABASE_URL).")] = None,
     reload: Annotated[bool, typer.Option("--reload/--no-reload", help="Restart when the code changes (development only).")] = False,
 ) -> None:
     """Start the drawing studio web app: open the printed address in a browser.
@@ -28,7 +30,6 @@ def serve(
 
     Other settings come from ICANVAS_* environment variables, e.g. ICANVAS_DATABASE_URL, ICANVAS_MODEL_PATH.
     """
-    import logging
     import os
 
     import uvicorn
@@ -37,27 +38,33 @@ def serve(
     from icanvas.errors import ConfigError
     from icanvas.serve.settings import Settings
 
-    given = {"host": host, "port": port, "data_dir": data_dir.expanduser().resolve() if data_dir else None}
+    given = {"host": host, "port": port, "workers": workers, "data_dir": data_dir.expanduser().resolve() if data_dir else None}
     try:
         settings = Settings(**{k: v for k, v in given.items() if v is not None})
     except ValidationError as e:
         first = e.errors()[0]
         raise ConfigError(f"Bad studio setting {'.'.join(map(str, first['loc']))}: {first['msg']}.",
                           "Check the option or the ICANVAS_* environment variable.") from e
-    studio_log = logging.getLogger("icanvas")  # the studio's own messages (models loaded, unexpected errors)
-    studio_log.setLevel(logging.INFO)
-    if not studio_log.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
-        studio_log.addHandler(handler)
-    from icanvas.serve.http import check_port_free
+    from icanvas.serve.http import check_port_free, show_studio_log
+
+    show_studio_log()
 
     check_port_free(settings.host, settings.port)  # before the data folder is created or migrated
     shown = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
     out.print(f"iCanvas studio: http://{shown}:{settings.port}  (data in {settings.data_dir}; Ctrl+C stops)")
-    if reload:  # the reloader imports the app itself, so the settings travel as environment variables
+    if reload or settings.workers > 1:  # each process builds the app itself, so the settings travel as environment variables
         os.environ.update(ICANVAS_HOST=settings.host, ICANVAS_PORT=str(settings.port), ICANVAS_DATA_DIR=str(settings.data_dir))
-        uvicorn.run("icanvas.serve.app:create_app", factory=True, host=settings.host, port=settings.port, reload=True)
+        factory = "icanvas.serve.app:app_from_environment"
+        if reload:
+            uvicorn.run(factory, factory=True, host=settings.host, port=settings.port, reload=True)
+            return
+        from icanvas.serve.db import make_engine, migrate
+        from icanvas.serve.http import uvicorn_options
+
+        migrate(make_engine(settings.db_url))  # once, before the processes start
+        if settings.db_url.startswith("sqlite"):
+            out.print(f"{settings.workers} processes share one SQLite file: fine for a classroom; for a school, use PostgreSQL (ICANVAS_DATABASE_URL).")
+        uvicorn.run(factory, factory=True, workers=settings.workers, **uvicorn_options(settings, processes=True))
         return
     from icanvas.serve.app import create_app
     from icanvas.serve.http import tune_malloc, uvicorn_options

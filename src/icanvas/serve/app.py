@@ -122,3 +122,13 @@ def create_app(settings: Settings | None = None, *, pipelines: dict[str, tuple[A
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR, check_dir=False), name="static")
     install_metrics(app, metrics)  # outermost: counts every answer, errors and refusals too
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The studio app as each of several server processes (``icanvas serve --workers N``) or the
+    reloader builds it: settings from the ICANVAS_* environment, malloc tuned in this process."""
+    from icanvas.serve.http import show_studio_log, tune_malloc
+
+    show_studio_log()
+    tune_malloc()
+    return create_app(Settings())

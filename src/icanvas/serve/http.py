@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import ctypes.util
+import functools
 import logging
 from typing import Any
 
@@ -80,6 +81,17 @@ class GuardedH11Protocol(H11Protocol):
         self.transport.close()
 
 
+def show_studio_log() -> None:
+    """Print the studio's own messages (models loaded, unexpected errors) on the console, in
+    uvicorn's format; once per process."""
+    studio_log = logging.getLogger("icanvas")
+    studio_log.setLevel(logging.INFO)
+    if not studio_log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+        studio_log.addHandler(handler)
+
+
 _MALLOC_OPTIONS = (  # glibc mallopt(param, value) for a long-running server of many threads
     (-8, 2),  # M_ARENA_MAX: two heaps shared by all threads, not up to 8 per core that each keep their peak
     (-3, 128 << 10),  # M_MMAP_THRESHOLD: blocks of 128 KB and more (image rows and planes) are mapped and given back when freed
@@ -110,6 +122,25 @@ def protocol_for(settings: Settings) -> type[GuardedH11Protocol]:
         "header_timeout_s": settings.header_timeout_s, "body_timeout_s": settings.body_timeout_s})
 
 
+class EnvironmentH11Protocol(GuardedH11Protocol):
+    """The guarded protocol with the deadlines of the ICANVAS_* environment. Importable by name,
+    so it reaches the server processes of ``icanvas serve --workers N`` (a class made by
+    :func:`protocol_for` cannot be sent to another process)."""
+
+    @property
+    def header_timeout_s(self) -> float:  # type: ignore[override]
+        return _environment().header_timeout_s
+
+    @property
+    def body_timeout_s(self) -> float:  # type: ignore[override]
+        return _environment().body_timeout_s
+
+
+@functools.cache
+def _environment() -> Settings:
+    return Settings()
+
+
 def check_port_free(host: str, port: int) -> None:
     """Raise a clear error when ``host:port`` cannot be listened on (another program has it), before
     anything is created: uvicorn would only fail after the app had started."""
@@ -129,11 +160,12 @@ def check_port_free(host: str, port: int) -> None:
                               "Check --host (or ICANVAS_HOST); ports below 1024 need administrator rights.") from e
 
 
-def uvicorn_options(settings: Settings) -> dict[str, Any]:
-    """Keyword arguments for ``uvicorn.run`` / ``uvicorn.Config`` besides the app."""
+def uvicorn_options(settings: Settings, processes: bool = False) -> dict[str, Any]:
+    """Keyword arguments for ``uvicorn.run`` / ``uvicorn.Config`` besides the app; ``processes``: for
+    several server processes, whose settings come from the environment."""
     trusted = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
     return {
-        "host": settings.host, "port": settings.port, "http": protocol_for(settings), "timeout_keep_alive": KEEP_ALIVE_S,
+        "host": settings.host, "port": settings.port, "http": EnvironmentH11Protocol if processes else protocol_for(settings), "timeout_keep_alive": KEEP_ALIVE_S,
         "limit_concurrency": settings.max_connections, "proxy_headers": bool(trusted),
         "forwarded_allow_ips": trusted or None, "server_header": False,
     }

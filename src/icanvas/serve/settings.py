@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     database_url: str = ""  # SQLAlchemy URL; "" = SQLite file data_dir/icanvas.db
     host: str = "127.0.0.1"  # interface `icanvas serve` listens on
     port: int = Field(8000, ge=1, le=65535)  # TCP port `icanvas serve` listens on
+    workers: int = Field(1, ge=1, le=64)  # server processes `icanvas serve` starts on this machine (more than 1: use PostgreSQL)
     secure_cookies: bool = False  # mark cookies Secure even on plain HTTP (behind an HTTPS proxy)
     max_upload_bytes: int = Field(8 * 2**20, ge=1024)  # largest accepted image file, bytes
     max_upload_pixels: int = Field(16_000_000, ge=1024)  # largest accepted image, width * height
