@@ -101,6 +101,7 @@ function build(body, info) {
   const send = serial();
   let photo = null; // {width, height} of the photo as the server keeps it
   let photoUrl = null; // object URL of the chosen file, shown under the overlay
+  let chosenFile = null; // the chosen photo itself, sent again to a server process that does not hold it
   let points = []; // clicks: {x, y, foreground} in photo px
   let background = false; // taps mark "not the person"
   let style = info.default_style;
@@ -234,7 +235,8 @@ function build(body, info) {
       maskWanted = false;
       if (!photo || !points.some((p) => p.foreground)) return;
       try {
-        await paintMask(await api.portraitMask(points.map((p) => ({ ...p }))));
+        const asked = points.map((p) => ({ ...p }));
+        await paintMask(await withPhoto(() => api.portraitMask(asked)));
       } catch (err) {
         clearMask();
         failed(err);
@@ -303,12 +305,28 @@ function build(body, info) {
     if (chosen) usePhoto(chosen);
   });
 
+  /**
+   * Run a request that needs the photo on the server. A server that does not hold it (404: the
+   * studio runs as several processes and this one never got it, or it was forgotten after a
+   * while) gets it once more from this page, and the request is repeated.
+   */
+  async function withPhoto(request) {
+    try {
+      return await request();
+    } catch (err) {
+      if (err.status !== 404 || !chosenFile) throw err;
+      await api.uploadPhoto(chosenFile);
+      return request();
+    }
+  }
+
   function usePhoto(chosen) {
     text(pickLabel, "portrait.uploading");
     pick.classList.add("busy");
     send(async () => {
       try {
         const kept = await api.uploadPhoto(chosen);
+        chosenFile = chosen;
         if (photoUrl) URL.revokeObjectURL(photoUrl);
         photoUrl = URL.createObjectURL(chosen);
         photo = { width: kept.width, height: kept.height };
@@ -339,7 +357,7 @@ function build(body, info) {
     resultBox.dataset.state = "busy";
     send(async () => {
       try {
-        const blob = await api.stylize(asked.points, asked.style);
+        const blob = await withPhoto(() => api.stylize(asked.points, asked.style));
         result = { blob, style: asked.style };
         if (picture.src) URL.revokeObjectURL(picture.src);
         picture.src = URL.createObjectURL(blob);
