@@ -140,3 +140,17 @@ def test_bad_database_url_is_a_typed_error():
 
     with pytest.raises(ConfigError, match="not a database URL"):
         make_engine("not a url at all")
+
+
+def test_servers_starting_at_once_on_one_sqlite_file_migrate_one_after_another(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys; from icanvas.serve.db import make_engine, migrate, current_revision; "
+            "e = make_engine(sys.argv[1]); migrate(e); print(current_revision(e))")
+    url = f"sqlite:///{tmp_path / 'icanvas.db'}"
+    runs = [subprocess.Popen([sys.executable, "-c", code, url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(4)]
+    answers = [r.communicate(timeout=120) for r in runs]
+    assert [r.returncode for r in runs] == [0] * 4, [err[-500:] for _, err in answers]
+    assert len({out.strip() for out, _ in answers}) == 1 and answers[0][0].strip()  # all at the same, newest revision

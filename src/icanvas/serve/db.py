@@ -6,6 +6,9 @@ the server needs no ``alembic.ini`` in its working directory. Running it again d
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -59,11 +62,12 @@ def alembic_config(engine: Engine | None = None) -> Config:
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Upgrade the database to ``revision`` (idempotent). On PostgreSQL, servers starting at once
-    (several processes or machines) migrate one after another, under an advisory lock."""
+    """Upgrade the database to ``revision`` (idempotent). Servers starting at once (several
+    processes or machines) migrate one after another: under an advisory lock on PostgreSQL, under
+    a lock file beside the database file on SQLite."""
     cfg = alembic_config(engine)
     try:
-        with engine.begin() as connection:
+        with _sqlite_file_lock(engine), engine.begin() as connection:
             if connection.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             cfg.attributes["connection"] = connection
@@ -71,6 +75,18 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     except OperationalError as e:
         raise ConfigError(f"Cannot open the database at {engine.url.render_as_string()}: {e.orig}.",
                           "Check ICANVAS_DATABASE_URL / ICANVAS_DATA_DIR, that the server is running and you may write there.") from e
+
+
+@contextmanager
+def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
+    """Hold an exclusive lock on ``<database file>.migrate-lock`` (SQLite files only; else nothing)."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.migrate-lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        yield
 
 
 def current_revision(engine: Engine) -> str | None:
