@@ -14,7 +14,7 @@ U-Net with the bundled model's shape (256 px, ngf 32, max 128 channels, 6 kinds)
 
 Each child has its own cookie jar: GET /api/me for the CSRF token, then until ``--duration`` runs
 out it "draws" for a random think time, POSTs one of ~20 pre-made 512 px drawings to
-/api/generate with a random kind and, every ``--recognize-every`` drawings, to /api/recognize
+/api/generate with a random kind, marked as the studio's canvas as the page does, and, every ``--recognize-every`` drawings, to /api/recognize
 first. A 503 (queue full) is counted apart from errors and the child waits Retry-After, then asks
 again. Latencies are of successful /api/generate calls; throughput is pictures per second of phase
 wall time (requests still running at the deadline are waited for). The client runs on the same
@@ -48,6 +48,9 @@ PENS = (4, 8, 14)  # pencil widths on the canvas, px
 CRAYONS = ((57, 53, 229), (53, 216, 253), (71, 160, 67), (216, 91, 30))  # a few crayon colours, BGR
 TINY_KINDS = ["shoe", "handbag", "cat", "panda", "car", "face"]  # kinds of the fallback model
 GEN_SETTINGS = ("gen_workers", "gen_max_batch", "gen_window_ms", "gen_max_queue")  # passed as ICANVAS_GEN_*
+
+
+CANVAS_FORM = {"canvas": "true"}  # the studio says its drawings are its own canvas exports (no page to look for)
 
 
 def make_drawings(rng: np.random.Generator, n: int = POOL_SIZE) -> list[bytes]:
@@ -168,9 +171,9 @@ async def child(i: int, args: argparse.Namespace, url: str, drawings: list[bytes
             png, drawn = rng.choice(drawings), drawn + 1
             files = {"drawing": ("drawing.png", png, "image/png")}
             if recognizer and args.recognize_every and drawn % args.recognize_every == 0:
-                await post(client, "/api/recognize", files, None, token, stats, stats.rec_ms)
+                await post(client, "/api/recognize", files, CANVAS_FORM, token, stats, stats.rec_ms)
             while loop.time() < deadline:  # press "make a picture" until it is not refused as busy
-                retry = await post(client, "/api/generate", files, {"kind": rng.choice(kinds)}, token, stats, stats.gen_ms)
+                retry = await post(client, "/api/generate", files, {"kind": rng.choice(kinds), **CANVAS_FORM}, token, stats, stats.gen_ms)
                 if retry is None:
                     break
                 await asyncio.sleep(retry)

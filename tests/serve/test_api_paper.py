@@ -101,3 +101,22 @@ def test_photos_that_cannot_be_read_get_clear_problems(browser, settings):
     r = _read(api, b"\xff" * (settings.max_upload_bytes + 10))
     assert r.status_code == 413 and "The photo is larger than" in r.json()["detail"]["problem"]
     assert _read(api, blank_png()).status_code == 422
+
+
+def test_the_studios_own_canvas_is_never_searched_for_a_page(browser, monkeypatch):
+    from icanvas.data import images
+
+    searched = []
+    real = images.search_page
+    monkeypatch.setattr(images, "search_page", lambda rgb: searched.append(rgb.shape) or real(rgb))
+    edge = np.full((512, 512, 3), 255, np.uint8)
+    edge[:, :14] = 0  # a thick stroke along the paper's edge: no plain white border to tell it is a canvas
+    edge[100:400, 200:210] = 0
+    data = png(edge)
+    api = browser()
+    for route, extra in (("/api/generate", {"kind": "cat"}), ("/api/recognize", {})):
+        searched.clear()
+        r = api.post(route, files={"drawing": ("d.png", data, "image/png")}, data={**extra, "canvas": "true"})
+        assert r.status_code == 200 and searched == [], route
+        r = api.post(route, files={"drawing": ("d.png", data, "image/png")}, data=extra)
+        assert r.status_code == 200 and searched == [(512, 512, 3)], route  # an upload of unknown origin may be a photo

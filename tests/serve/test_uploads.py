@@ -125,7 +125,7 @@ def test_decode_drawing_holds_its_budget_while_normalising(monkeypatch):
 
     seen = []
     real = images.to_drawing
-    monkeypatch.setattr(images, "to_drawing", lambda img, corners=None: seen.append(images.DECODE_BUDGET.used) or real(img, corners))
+    monkeypatch.setattr(images, "to_drawing", lambda img, corners=None, canvas=False: seen.append(images.DECODE_BUDGET.used) or real(img, corners, canvas))
     image, drawn = images.decode_drawing(encoded(2048, 1024), *LIMITS)
     assert image.size == (1024, 512) and (drawn.lines == 0).any()
     assert seen and seen[0] >= images.NORMALIZE_BYTES_PER_PIXEL * 1024 * 512  # normalising counted in the budget

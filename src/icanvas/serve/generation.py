@@ -38,6 +38,7 @@ class Pipeline(Protocol):
 class _Job:
     data: bytes  # the uploaded file, still encoded
     kind: str  # studio kind asked for
+    canvas: bool = False  # the studio's own canvas export: no page is looked for in it
     future: Future = field(default_factory=Future)  # resolves to PNG bytes
 
 
@@ -120,14 +121,14 @@ class GenerationPool:
         rounds = self._queue.qsize() / (self.max_batch * self.workers) + 1
         return max(1, math.ceil(rounds * self._batch_s))
 
-    def submit(self, data: bytes, kind: str) -> Future:
-        """Queue one drawing; the future gives PNG bytes or raises a typed problem."""
+    def submit(self, data: bytes, kind: str, canvas: bool = False) -> Future:
+        """Queue one drawing (``canvas``: the studio's own export); the future gives PNG bytes or raises a typed problem."""
         if kind not in self.pipelines:
             known = ", ".join(sorted(self.pipelines)) or "none installed"
             raise Unprocessable(f"The studio cannot draw {kind!r}.", f"Pick one of: {known}.")
         if self._stop.is_set():
             raise Saturated(self.retry_after())
-        job = _Job(data, kind)
+        job = _Job(data, kind, canvas)
         with self._bytes_lock:
             if self._queued_bytes and self._queued_bytes + len(data) > self.max_queue_bytes:
                 raise Saturated(self.retry_after())
@@ -144,9 +145,9 @@ class GenerationPool:
         with self._bytes_lock:
             self._queued_bytes -= nbytes
 
-    async def generate(self, data: bytes, kind: str) -> bytes:
+    async def generate(self, data: bytes, kind: str, canvas: bool = False) -> bytes:
         """Awaitable :meth:`submit` for async routes."""
-        return await asyncio.wrap_future(self.submit(data, kind))
+        return await asyncio.wrap_future(self.submit(data, kind, canvas))
 
     # ------------------------------------------------------------------ workers
 
@@ -188,7 +189,7 @@ class GenerationPool:
         ready, drawings = [], []
         for job in live:
             try:
-                drawings.append(decode_drawing(job.data, self.max_bytes, self.max_pixels)[1])
+                drawings.append(decode_drawing(job.data, self.max_bytes, self.max_pixels, canvas=job.canvas)[1])
                 ready.append(job)
             except Exception as e:  # a typed problem for this request only
                 job.future.set_exception(e)

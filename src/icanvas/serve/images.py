@@ -95,16 +95,17 @@ def decode_upload(data: bytes, max_bytes: int, max_pixels: int, what: str = "The
 
 
 def decode_drawing(data: bytes, max_bytes: int, max_pixels: int, what: str = "The drawing",
-                   allow_empty: bool = False, corners: list | None = None) -> tuple[Image.Image, Drawing | None]:
+                   allow_empty: bool = False, corners: list | None = None, canvas: bool = False) -> tuple[Image.Image, Drawing | None]:
     """:func:`decode_upload` and :func:`to_drawing` in one slot of the budget (normalising takes
     about as much memory again as decoding); the drawing is None for an empty one when
     ``allow_empty``, else an empty drawing is a 422 problem. ``corners`` outline a photographed
-    page by hand, in px of the decoded image."""
+    page by hand, in px of the decoded image; a ``canvas`` (the studio's own export) is never
+    searched for a page."""
     cost, pixels = _checked_cost(data, max_bytes, max_pixels, what)
     with DECODE_BUDGET.room(cost + NORMALIZE_BYTES_PER_PIXEL * pixels):
         image = _decode(data, max_bytes, max_pixels, what)
         try:
-            return image, to_drawing(image, corners)
+            return image, to_drawing(image, corners, canvas)
         except Unprocessable:
             if allow_empty:
                 return image, None
@@ -160,10 +161,10 @@ def _decode_cost(fmt: str, w: int, h: int, full: int) -> int:
     return full // (k * k) * 5 // 4
 
 
-def to_drawing(img: Image.Image, corners: list | None = None) -> Drawing:
+def to_drawing(img: Image.Image, corners: list | None = None, canvas: bool = False) -> Drawing:
     """Normalised drawing, or 422 when no lines are found (or the page's ``corners`` are unusable)."""
     try:
-        return normalize_drawing(img, corners=corners)
+        return normalize_drawing(img, find_page=not canvas, corners=corners)
     except InputImageError as e:
         raise Unprocessable(e.problem, e.hint) from e
 

@@ -63,6 +63,8 @@ def save(
     mission_id: Annotated[str | None, Form(max_length=60)] = None,
     idempotency_key: Annotated[str | None, Form(max_length=64)] = None,
     idempotency_header: Annotated[str | None, Header(alias="Idempotency-Key", max_length=64)] = None,
+    canvas: Annotated[bool, Form(description="true when the drawing is the studio's own canvas export: no sheet of "
+                                 "paper is looked for in it (a photo of paper goes through POST /api/paper)")] = False,
 ) -> CreationSaved:
     """Save a drawing (and its picture) to the child's album and hand out stars, missions and badges.
 
@@ -72,7 +74,8 @@ def save(
     if key is not None and (earlier := saved_with_key(db, viewer.child.id, key)) is not None:
         return _answer(replay(db, earlier), response)
     s, models = state.settings, state.models
-    image, drawn = decode_drawing(read_limited(drawing.file, s.max_upload_bytes), s.max_upload_bytes, s.max_upload_pixels)
+    image, drawn = decode_drawing(read_limited(drawing.file, s.max_upload_bytes), s.max_upload_bytes, s.max_upload_pixels,
+                                  canvas=canvas)
     lines = drawn.lines  # an empty canvas was a 422
     picture_png = None
     if picture is not None and (picture.filename or picture.size):

@@ -47,24 +47,31 @@ async def generate(
     state: StateDep,
     drawing: Annotated[UploadFile, File(description="The drawing: PNG, JPEG or WebP")],
     kind: Annotated[str, Form(max_length=40, description="A kind from GET /api/studio")],
+    canvas: Annotated[bool, Form(description="true when the drawing is the studio's own canvas export: no sheet of "
+                                 "paper is looked for in it (a photo of paper goes through POST /api/paper)")] = False,
 ) -> Response:
     """Turn a drawing into a picture of the chosen kind (PNG)."""
     limit = state.settings.max_upload_bytes
     data = await drawing.read(limit + 1)
     if len(data) > limit:
         raise too_many_bytes("The drawing", limit)
-    png = await state.pool.generate(data, kind)
+    png = await state.pool.generate(data, kind, canvas)
     return Response(png, media_type="image/png", headers={"Cache-Control": "no-store", "X-ICanvas-Kind": kind})
 
 
 @router.post("/recognize", response_model=Guesses)
-def recognize(state: StateDep, drawing: Annotated[UploadFile, File(description="The drawing: PNG, JPEG or WebP")]) -> Guesses:
+def recognize(
+    state: StateDep,
+    drawing: Annotated[UploadFile, File(description="The drawing: PNG, JPEG or WebP")],
+    canvas: Annotated[bool, Form(description="true when the drawing is the studio's own canvas export: no sheet of "
+                                 "paper is looked for in it (a photo of paper goes through POST /api/paper)")] = False,
+) -> Guesses:
     """The recognizer's top guesses of what the drawing shows (none without a recognizer or lines)."""
     models, s = state.models, state.settings
     if models.recognizer is None:
         return Guesses(guesses=[])
     _, drawn = decode_drawing(read_limited(drawing.file, s.max_upload_bytes), s.max_upload_bytes, s.max_upload_pixels,
-                              allow_empty=True)
+                              allow_empty=True, canvas=canvas)
     if drawn is None:  # an empty canvas: nothing to guess yet
         return Guesses(guesses=[])
     lines = drawn.lines

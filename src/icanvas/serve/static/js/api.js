@@ -109,6 +109,7 @@ export const missions = () => getJson("/missions");
 export async function generate(drawing, kind) {
   const form = new FormData();
   form.append("drawing", drawing, "drawing.png");
+  form.append("canvas", "true"); // the board's own export: no sheet of paper to look for
   if (kind) form.append("kind", kind);
   return (await send("POST", "/generate", { form })).blob();
 }
@@ -122,6 +123,7 @@ export async function surprise(kind) {
 export async function recognize(drawing) {
   const form = new FormData();
   form.append("drawing", drawing, "drawing.png");
+  form.append("canvas", "true");
   const res = await send("POST", "/recognize", { form });
   return (await res.json()).guesses || [];
 }
@@ -144,6 +146,7 @@ export async function readPaper(photo, corners = null) {
 export async function saveCreation({ drawing, picture, kind, colours, seconds, missionId, idempotencyKey }) {
   const form = new FormData();
   form.append("drawing", drawing, "drawing.png");
+  form.append("canvas", "true");
   if (picture) form.append("picture", picture, "picture.png");
   if (kind) form.append("kind", kind);
   form.append("colours", String(colours));
