@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from icanvas.data.inks import drawn_in_ink
 from icanvas.data.page import Page, page_from_corners, search_page, straighten
 from icanvas.data.reading import ACCEPTED_FORMATS, read_image  # noqa: F401  (re-exported: callers read and normalise together)
 from icanvas.data.rules import printed_rules
@@ -40,10 +41,6 @@ _SPECKLE_MIN = 5  # ... and never fewer than this many pixels
 _MIN_INK_FRAC = 5e-5  # less ink than this fraction of the image area means an empty drawing
 _CHROMA = 60  # colour strokes: max - min channel after white balance, 0..255, above which a pixel is coloured
 _COLOR_DIST = 40  # colour strokes: a coloured pixel also differs from the paper colour by this much, 0..255
-_DARK_STROKE = 0.7  # photos: a coloured pixel is dark when its brightest channel is at most this fraction of the paper's, or of the crayon's around it
-_THIN_STROKE = 0.012  # photos: dark colour narrower than this fraction of the page's long side is a drawn line (ballpoint, felt-tip), not colouring-in
-_WIDE_PATCH = 8  # photos: wider colour is colouring-in when it covers this many discs of that width (more than where lines cross)
-_CRAYON_GRAIN = 0.004  # photos: gaps in crayon wax narrower than this fraction of the long side are closed before widths are told
 _RULE_CONTRAST = 0.06  # printed rules are looked for among pixels at least this fraction darker than the paper
 _STATS_SAMPLES = 1_000_000  # at most this many pixels feed medians and percentiles
 
@@ -277,53 +274,6 @@ def _colour_strokes(
     return mask, colours
 
 
-def _odd_disc(side: float) -> np.ndarray:
-    """An elliptic structuring element about ``side`` px across (odd, at least 3)."""
-    k = max(3, int(round(side)) | 1)
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
-
-
-def _drawn_in_ink(colour: np.ndarray, colours: np.ndarray) -> np.ndarray:
-    """(H, W) bool: the coloured strokes of a photographed page that are drawn lines, not colouring-in.
-
-    A ballpoint or felt-tip line is thin for the page (``_THIN_STROKE``) and dark: its brightest
-    channel is at most ``_DARK_STROKE`` of the paper's (``colours`` are white-balanced), or of the
-    crayon's where it crosses a colouring-in. Crayon is wide, or light; a dark crayon is as dark
-    as its own patch, however patchy its wax. The lighter rim of a line's soft edges goes with it.
-    """
-    side = max(colour.shape)
-    grain, disc = _odd_disc(side * _CRAYON_GRAIN), _odd_disc(side * _THIN_STROKE)
-    x, y, w, h = cv2.boundingRect(colour.astype(np.uint8))  # the work is done around the colour only
-    m = disc.shape[0]
-    box = (slice(max(0, y - m), y + h + m), slice(max(0, x - m), x + w + m))
-    lines = np.zeros(colour.shape, np.uint8)
-    lines[box] = _dark_lines(colour[box], colours[box], grain, disc)
-    return colour & (cv2.dilate(lines, np.ones((3, 3), np.uint8)) > 0)
-
-
-def _dark_lines(colour: np.ndarray, colours: np.ndarray, grain: np.ndarray, disc: np.ndarray) -> np.ndarray:
-    """(H, W) uint8, 1 on the dark and thin parts of the (H, W) bool ``colour`` (see :func:`_drawn_in_ink`)."""
-    brightest = _channel_max_min(colours)[0].astype(np.float64)  # (H, W)
-    patches = _wide_patches(colour, grain, disc)  # (H, W) int32, 0 off the colouring-in
-    area = np.bincount(patches[colour], minlength=patches.max() + 1)
-    shade = np.bincount(patches[colour], weights=brightest[colour], minlength=len(area)) / np.maximum(area, 1)
-    shade[0] = 255.0  # off a patch, lines are told against the paper
-    dark = colour & (brightest <= _DARK_STROKE * shade[patches])
-    return (dark & (_wide_patches(dark, grain, disc) == 0)).astype(np.uint8)
-
-
-def _wide_patches(mask: np.ndarray, grain: np.ndarray, disc: np.ndarray) -> np.ndarray:
-    """(H, W) int32 labels (0 elsewhere) of the wide patches of the (H, W) bool ``mask``: what an
-    opening with ``disc`` leaves of it once gaps of ``grain`` are closed, in patches of at least
-    ``_WIDE_PATCH`` discs (not the blob where two lines cross)."""
-    closed = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, grain)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(cv2.morphologyEx(closed, cv2.MORPH_OPEN, disc), connectivity=8)
-    small = stats[:, cv2.CC_STAT_AREA] < _WIDE_PATCH * int(disc.sum())
-    small[0] = True  # label 0 is what the opening took away
-    labels[small[labels]] = 0
-    return labels
-
-
 def _keep_strokes(weak: np.ndarray, strong: np.ndarray, min_area: int) -> np.ndarray:
     """Connected parts of ``weak`` that hold a ``strong`` pixel and are no speckle."""
     n, labels, stats, _ = cv2.connectedComponentsWithStats(weak.astype(np.uint8), connectivity=8)
@@ -359,7 +309,7 @@ def _normalize_rgb(rgb: np.ndarray, photographed: bool = False) -> tuple[np.ndar
         )
     colour &= ink
     if (photo or photographed) and not inverted and colour.any():  # a ballpoint on paper draws lines; the studio's crayons stay colour
-        colour &= ~_drawn_in_ink(colour, colours)
+        colour &= ~drawn_in_ink(colour, colours)
     source = {
         (False, False): "dark lines on light paper",
         (False, True): "light lines on dark background (inverted)",

@@ -21,6 +21,8 @@ import dataclasses
 import cv2
 import numpy as np
 
+from icanvas.data.quads import meet, ordered_corners, region_quad
+
 # --- search on a reduced copy (work px)
 _WORK_SIDE = 384  # long side of the reduced copy the page is searched on, px
 _STRIDE_SHARE = 3  # a photo is thinned by taking every k-th pixel, k = its reduction / this, before averaging
@@ -108,7 +110,7 @@ def search_page(rgb: np.ndarray) -> PageSearch:
                 reasons.append("something brighter than the background lies on it, too small to be the page")
                 continue
             return PageSearch(Page(full, 1.0, True), "the photo is the page")
-        quad = _quad(region)
+        quad = region_quad(region)
         if quad is None:
             reasons.append("the paper region is not four-sided")
             continue
@@ -258,61 +260,6 @@ def _touches_every_border(region: np.ndarray) -> bool:
     return all(e.mean() >= _WHOLE_BORDER for e in edges)
 
 
-def _quad(region: np.ndarray) -> np.ndarray | None:
-    """(4, 2) float32 corners (work px) of the quadrilateral around the region's convex outline."""
-    contours, _ = cv2.findContours(region.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    if not contours:
-        return None
-    hull = cv2.convexHull(max(contours, key=cv2.contourArea))
-    poly = cv2.approxPolyDP(hull, 0.004 * cv2.arcLength(hull, True), True).reshape(-1, 2).astype(np.float64)
-    if len(poly) < 4:
-        return None
-    quad = _reduce_to_four(poly)
-    return None if quad is None else _ordered(quad).astype(np.float32)
-
-
-def _cross(a: np.ndarray, b: np.ndarray) -> float:
-    return float(a[0] * b[1] - a[1] * b[0])
-
-
-def _meet(p: np.ndarray, q: np.ndarray, r: np.ndarray, s: np.ndarray) -> np.ndarray | None:
-    """Where line p-q meets line r-s (None when parallel)."""
-    d1, d2 = q - p, s - r
-    den = _cross(d1, d2)
-    if abs(den) < 1e-9:
-        return None
-    return p + d1 * (_cross(r - p, d2) / den)
-
-
-def _reduce_to_four(poly: np.ndarray) -> np.ndarray | None:
-    """Drop edges of a convex polygon one by one, each time the one whose neighbours, extended
-    until they meet, add the least area: a page with cut or rounded corners gets its corners back."""
-    pts = [p for p in poly]
-    while len(pts) > 4:
-        n, best = len(pts), None
-        for i in range(n):
-            a, b, c, d = pts[i - 1], pts[i], pts[(i + 1) % n], pts[(i + 2) % n]
-            q = _meet(a, b, c, d)
-            if q is None or np.dot(q - b, b - a) < 0 or np.dot(q - c, c - d) < 0:
-                continue  # the neighbours do not meet beyond this edge
-            added = abs(_cross(c - b, q - b)) / 2
-            if best is None or added < best[0]:
-                best = (added, i, q)
-        if best is None:
-            return None
-        _, i, q = best
-        pts[i] = q
-        del pts[(i + 1) % n]
-    return np.array(pts)
-
-
-def _ordered(quad: np.ndarray) -> np.ndarray:
-    """Corners in the order top-left, top-right, bottom-right, bottom-left (clockwise on screen)."""
-    c = quad.mean(axis=0)
-    quad = quad[np.argsort(np.arctan2(quad[:, 1] - c[1], quad[:, 0] - c[0]))]  # clockwise in image coordinates
-    return np.roll(quad, -int(np.argmin(quad.sum(axis=1))), axis=0)
-
-
 def _refine(rgb: np.ndarray, quad: np.ndarray, px_per_work: float, reach: float) -> tuple[np.ndarray, float]:
     """(corners (photo px) from each side measured again at full resolution and fitted robustly,
     share of the sides' points inside the photo that lie on an edge along the fitted side)."""
@@ -339,7 +286,7 @@ def _refine(rgb: np.ndarray, quad: np.ndarray, px_per_work: float, reach: float)
         sides.append(side)
         on_edge, seen = on_edge + inliers, seen + int(inside.sum())
     support = on_edge / seen if seen else 0.0
-    corners = [_meet(*sides[k - 1], *sides[k]) for k in range(4)]
+    corners = [meet(*sides[k - 1], *sides[k]) for k in range(4)]
     if any(c is None for c in corners):
         return quad, support
     return np.array(corners, np.float32), support
@@ -406,7 +353,7 @@ def page_from_corners(corners: np.ndarray | list, shape: tuple[int, int]) -> Pag
     margin = _MAX_OUTSIDE * max(h, w)
     if (quad < -margin).any() or (quad[:, 0] > w + margin).any() or (quad[:, 1] > h + margin).any():
         raise ValueError("a corner lies far outside the photo")
-    quad = _ordered(quad)
+    quad = ordered_corners(quad)
     if not cv2.isContourConvex(np.round(quad * 16).astype(np.int32)):
         raise ValueError("the corners do not outline a four-sided page (two sides cross or bend inwards)")
     if cv2.contourArea(quad.astype(np.float32)) < _HAND_MIN_AREA * h * w:
