@@ -351,10 +351,10 @@ def normalize_drawing(img: Image.Image, *, find_page: bool = True, corners: np.n
         source = "photographed page, corners placed by hand" + _details(source)
     elif alpha is None or np.mean(_sample(alpha) < 250) < _ALPHA_MIN_FRACTION:
         search = search_page(rgb) if find_page else None
-        page = search.page if search and search.page else None
+        page = search.page if search else None
         cut = page is not None and not page.fills_photo  # a photo: its page was found in it
-        lines, colors, mask, source = _normalize_rgb(straighten(rgb, page) if page else rgb, photographed=cut)
-        if page and not page.fills_photo:
+        lines, colors, mask, source = _normalize_rgb(straighten(rgb, page) if cut else rgb, photographed=cut)
+        if cut:
             source = "photographed page, found and straightened" + _details(source)
         elif search and search.page is None and source.startswith("photographed paper"):
             source = f"{NO_PAGE} ({search.reason}): used the whole photo" + _details(source)
@@ -367,5 +367,5 @@ def normalize_drawing(img: Image.Image, *, find_page: bool = True, corners: np.n
             source = "light lines on transparent background (inverted)"
     if mask.any():
         source += ", with coloured strokes"
-    cut = page is not None and not page.fills_photo
-    return Drawing(lines=lines, colors=colors, color_mask=mask, source=source, page=page if cut else None)
+    sheet = page if page is not None and not page.fills_photo else None  # a photo or scan that is the page is no sheet
+    return Drawing(lines=lines, colors=colors, color_mask=mask, source=source, page=sheet)

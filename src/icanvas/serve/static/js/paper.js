@@ -142,10 +142,8 @@ function buildPanel(body, close, firstPhoto, photoSide) {
   svg.setAttribute("aria-hidden", "true");
   const outline = document.createElementNS(SVG, "polygon");
   svg.append(outline);
-  const handles = CORNERS.map((name, i) => {
-    const h = aria(el("button", { type: "button", class: "pp-corner", dataset: { testid: `paper-corner-${name}`, corner: String(i) } }), `paper.corner_${name}`);
-    return h;
-  });
+  const handles = CORNERS.map((name) =>
+    aria(el("button", { type: "button", class: "pp-corner", dataset: { testid: `paper-corner-${name}` } }), `paper.corner_${name}`));
   const frame = el("div", { class: "pp-frame", dataset: { testid: "paper-frame", state: "busy" } }, img, lines, svg, ...handles);
   aria(frame, "paper.frame_label");
   const note = el("p", { class: "pp-note", role: "status", dataset: { testid: "paper-note" } });
