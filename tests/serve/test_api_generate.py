@@ -94,7 +94,7 @@ class SlowPipeline:
     def __init__(self) -> None:
         self.started, self.release = threading.Event(), threading.Event()
 
-    def run(self, drawings, kinds=None):
+    def run(self, drawings, kinds=None, each=None):
         self.started.set()
         self.release.wait(10)
         return [SimpleNamespace(image=np.full((16, 16, 3), 200, np.uint8)) for _ in drawings]

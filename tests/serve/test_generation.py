@@ -22,7 +22,7 @@ class Recording:
     def __init__(self, grey: int) -> None:
         self.grey, self.calls, self.thread = grey, [], None
 
-    def run(self, drawings, kinds=None):
+    def run(self, drawings, kinds=None, each=None):
         self.calls.append((len(drawings), list(kinds)))
         self.thread = threading.current_thread().name
         for d in drawings:
@@ -96,7 +96,7 @@ def test_unknown_kind_and_cancelled_requests():
 
 def test_pipeline_errors_reach_every_request_of_the_batch():
     class Broken:
-        def run(self, drawings, kinds=None):
+        def run(self, drawings, kinds=None, each=None):
             raise RuntimeError("model exploded")
 
     pool = GenerationPool({"cat": (Broken(), None)}, window_ms=0)

@@ -205,6 +205,18 @@ def _sample(a: np.ndarray) -> np.ndarray:
     return a[::step, ::step]
 
 
+def _masked_median(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """(C,) float64 ``np.median`` over the (H, W) uint8 ``mask``'s pixels of each channel of the
+    (H, W[, C]) uint8 ``img``: the same figures, from histograms instead of a sort."""
+    img, mask = np.ascontiguousarray(img), np.ascontiguousarray(mask, dtype=np.uint8)
+    out = np.empty(img.shape[2] if img.ndim == 3 else 1)
+    for c in range(len(out)):
+        cum = cv2.calcHist([img], [c], mask, [256], [0, 256]).ravel().cumsum()  # exact counts (< 2**24)
+        n = int(cum[-1])
+        out[c] = (np.searchsorted(cum, (n - 1) // 2 + 1) + np.searchsorted(cum, n // 2 + 1)) / 2  # the two middle values
+    return out
+
+
 def _paper_level(work: np.ndarray) -> np.ndarray:
     """(H, W) float32 paper brightness with strokes removed (closing on a reduced copy)."""
     h, w = work.shape
@@ -218,11 +230,12 @@ def _paper_level(work: np.ndarray) -> np.ndarray:
 
 def _looks_photographed(work: np.ndarray, bg: np.ndarray) -> bool:
     """Grey, noisy or unevenly lit paper needs the adaptive path; clean scans do not."""
-    w, b = _sample(work).astype(np.float32), _sample(bg)
-    paper = w >= _INK_LEVEL
+    sw = _sample(work)
+    w, b = sw.astype(np.float32), _sample(bg)
+    paper = sw >= _INK_LEVEL
     if paper.sum() < 16:
         return True
-    level = float(np.median(w[paper]))
+    level = float(_masked_median(sw, paper)[0])
     noise = 1.4826 * float(np.median(np.abs(w[paper] - b[paper])))
     n = _LIGHT_GRID
     bh, bw = w.shape[0] // n, w.shape[1] // n
@@ -255,20 +268,23 @@ def _colour_strokes(
     rgb: np.ndarray, work: np.ndarray, bg: np.ndarray | None, inverted: bool
 ) -> tuple[np.ndarray, np.ndarray]:
     """(mask (H, W) bool, true colours (H, W, 3) uint8) of strokes that are not grey."""
-    sw, srgb = _sample(work), _sample(rgb)
+    sw = _sample(work)
     paper = sw >= _INK_LEVEL
-    paper_rgb = np.median(srgb[paper], axis=0) if paper.any() else np.full(3, 0.0 if inverted else 255.0)
+    found = bool(paper.any())
+    paper_rgb = _masked_median(_sample(rgb), paper) if found else np.full(3, 0.0 if inverted else 255.0)
+    local: np.ndarray | tuple  # the paper's colour: one colour everywhere (a cv2 scalar) or per pixel
     if bg is None or inverted:  # one paper colour everywhere
-        local = np.empty_like(rgb)
-        local[...] = paper_rgb.round().astype(np.uint8)  # (H, W, 3)
+        local = (*np.round(paper_rgb).astype(np.uint8).tolist(), 0)
+        floor = tuple(max(v, 16) for v in local)
     else:  # lighting varies: paper colour = local brightness x paper tint
-        gains = paper_rgb / max(float(np.median(sw[paper])) if paper.any() else 255.0, 1.0)  # (3,)
+        gains = paper_rgb / max(float(_masked_median(sw, paper)[0]) if found else 255.0, 1.0)  # (3,)
         local = cv2.merge([cv2.convertScaleAbs(bg, alpha=float(g)) for g in gains])  # (H, W, 3)
+        floor = np.maximum(local, 16)
     if inverted:  # light chalk adds to a dark board: look at what was added
         balanced = cv2.subtract(rgb, local)  # (H, W, 3)
         colours = rgb
     else:  # ink filters light: divide by the paper colour (white balance + lighting)
-        balanced = colours = cv2.divide(rgb, np.maximum(local, 16), scale=255)  # (H, W, 3) under white light
+        balanced = colours = cv2.divide(rgb, floor, scale=255)  # (H, W, 3) under white light
     top, bottom = _channel_max_min(balanced)
     mask = (cv2.subtract(top, bottom) > _CHROMA) & (_channel_max_min(cv2.absdiff(rgb, local))[0] > _COLOR_DIST)
     return mask, colours
@@ -282,22 +298,25 @@ def _keep_strokes(weak: np.ndarray, strong: np.ndarray, min_area: int) -> np.nda
     return keep[labels]
 
 
-def _normalize_rgb(rgb: np.ndarray, photographed: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+def _normalize_rgb(rgb: np.ndarray, photographed: bool = False, canvas: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
     """(lines, colours, colour mask, source) of an (H, W, 3) uint8 drawing; ``photographed``: it is a
-    page found in a photo, even when it looks as clean as a scan once straightened."""
+    page found in a photo, even when it looks as clean as a scan once straightened; ``canvas``: a
+    drawing app's export, evenly lit and without printed rules, so neither is looked for."""
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)  # (H, W)
     hist = np.bincount(_sample(gray).ravel(), minlength=256)
     inverted = int(np.searchsorted(hist.cumsum(), hist.sum() / 2)) < _DARK_BACKGROUND
     work = 255 - gray if inverted else gray  # (H, W) light paper, dark ink
-    bg = _paper_level(work)
-    photo = _looks_photographed(work, bg)
+    bg = None if canvas else _paper_level(work)
+    photo = bg is not None and _looks_photographed(work, bg)
     if photo:
         weak, strong = _photo_ink(work, bg)
     else:
         weak = strong = work < _INK_LEVEL
     colour, colours = _colour_strokes(rgb, work, bg if photo else None, inverted)
-    faint = work.astype(np.float32) < bg * (1 - _RULE_CONTRAST)  # (H, W) printed rules are faint but whole
-    rules = printed_rules(faint | colour) & ~strong if not inverted else np.zeros_like(colour)  # dark strokes stay
+    if canvas or inverted:  # dark boards and drawing apps have no printed rules
+        rules = np.zeros_like(colour)
+    else:  # printed rules are faint but whole; dark strokes stay
+        rules = printed_rules((work.astype(np.float32) < bg * (1 - _RULE_CONTRAST)) | colour) & ~strong
     if rules.any():  # lined or squared paper: its rules are neither ink nor colour
         weak, strong, colour = weak & ~rules, strong & ~rules, colour & ~rules
     area = gray.size
@@ -319,7 +338,7 @@ def _normalize_rgb(rgb: np.ndarray, photographed: bool = False) -> tuple[np.ndar
     if rules.any():
         source += ", printed rules removed"
     lines = np.where(ink, 0, 255).astype(np.uint8)  # (H, W) binary
-    colors = np.where(colour[..., None], colours, 0).astype(np.uint8)  # (H, W, 3)
+    colors = cv2.bitwise_and(colours, colours, mask=colour.view(np.uint8))  # (H, W, 3), 0 off the colour
     return lines, colors, colour, source
 
 
@@ -328,7 +347,9 @@ def _details(source: str) -> str:
     return source[source.index(","):] if "," in source else ""
 
 
-def normalize_drawing(img: Image.Image, *, find_page: bool = True, corners: np.ndarray | list | None = None) -> Drawing:
+def normalize_drawing(
+    img: Image.Image, *, find_page: bool = True, corners: np.ndarray | list | None = None, canvas: bool = False
+) -> Drawing:
     """Any drawing -> black lines on white + coloured strokes.
 
     Handles transparent backgrounds, light lines on dark backgrounds, photographed paper
@@ -337,7 +358,9 @@ def normalize_drawing(img: Image.Image, *, find_page: bool = True, corners: np.n
     straightened first (:mod:`icanvas.data.page`): the drawing then has the page's size and
     shape, and ``Drawing.page`` is the sheet's outline in the photo; every other drawing keeps the
     input's size. ``corners`` (four x, y in input px) outline the page by hand instead of
-    searching for it. Raises InputImageError when no drawing is found or the corners are wrong.
+    searching for it. ``canvas``: the drawing is a drawing app's export (the studio's board), so
+    no page, uneven light or printed rules are looked for in it. Raises InputImageError when no
+    drawing is found or the corners are wrong.
     """
     rgb, alpha = _rgb_alpha(img)
     page = None
@@ -350,10 +373,10 @@ def normalize_drawing(img: Image.Image, *, find_page: bool = True, corners: np.n
         lines, colors, mask, source = _normalize_rgb(straighten(rgb, page), photographed=True)
         source = "photographed page, corners placed by hand" + _details(source)
     elif alpha is None or np.mean(_sample(alpha) < 250) < _ALPHA_MIN_FRACTION:
-        search = search_page(rgb) if find_page else None
+        search = search_page(rgb) if find_page and not canvas else None
         page = search.page if search else None
         cut = page is not None and not page.fills_photo  # a photo: its page was found in it
-        lines, colors, mask, source = _normalize_rgb(straighten(rgb, page) if cut else rgb, photographed=cut)
+        lines, colors, mask, source = _normalize_rgb(straighten(rgb, page) if cut else rgb, photographed=cut, canvas=canvas)
         if cut:
             source = "photographed page, found and straightened" + _details(source)
         elif search and search.page is None and source.startswith("photographed paper"):

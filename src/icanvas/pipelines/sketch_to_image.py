@@ -8,6 +8,7 @@ and paste the picture back where the child drew it on a white page of the input'
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -144,22 +145,27 @@ class SketchToImage:
 
     # ------------------------------------------------------------------ public
 
-    def run(self, drawings: list[Drawing], kinds: list[str | None] | None = None) -> list[Generated]:
-        """Generate for several normalised drawings in one batch."""
+    def run(self, drawings: list[Drawing], kinds: list[str | None] | None = None,
+            each: Callable[[Callable, list], list] | None = None) -> list[Generated]:
+        """Generate for several normalised drawings in one batch. ``each(fn, items)`` -> ``[fn(item) ...]``
+        runs the per-drawing steps around the model call (a server passes one that uses several threads)."""
+        each = each or (lambda fn, items: [fn(item) for item in items])
         kinds = kinds or [None] * len(drawings)
-        prepared = [self.prepare(d) for d in drawings]
+        prepared = each(self.prepare, drawings)
         x = np.stack([p[0] for p in prepared])  # (B, C, S, S)
         label = np.array([self.label_for(k) for k in kinds], np.int64) if self.kinds else None
         out = self.backend(x, label)  # (B, 3, S, S)
-        results = []
-        for i, (d, (xi, box, placement)) in enumerate(zip(drawings, prepared)):
+
+        def complete(i: int) -> Generated:
+            xi, box, placement = prepared[i]
             square = tensor_to_uint8(out[i])
             lines = tensor_to_uint8(xi[:1])[..., 0]
             if self.keep_inside:
                 square = keep_inside(square, lines)
             kind = kinds[i] or (self.kinds[0] if self.kinds else None)
-            results.append(Generated(self.finish(square, d, box, placement), lines, d, kind, square))
-        return results
+            return Generated(self.finish(square, drawings[i], box, placement), lines, drawings[i], kind, square)
+
+        return each(complete, list(range(len(drawings))))
 
     def __call__(self, image: str | Path | bytes | Image.Image, kind: str | None = None) -> Generated:
         """Generate from a file path, encoded bytes or a PIL image."""

@@ -118,6 +118,10 @@ def open_session(path: str | Path, threads: int = 0, hint: str = "Delete it and 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads  # 0 = onnxruntime's default (all cores)
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # idle threads sleep instead of spinning: a spinning pool burns a core after every call, which a
+    # server needs for decoding, normalising and HTTP (same call time, ~30 % less CPU per batch)
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
     if _share_cpu_arena(ort):  # one arena for every model of the process, not one each
         opts.add_session_config_entry("session.use_env_allocators", "1")
     try:

@@ -67,7 +67,7 @@ def start_studio(settings: Settings, pipelines: dict[str, tuple[Any, str | None]
     models = Models(dict(pipelines), recognizer, sampler)
     pool = GenerationPool(models.pipelines, settings.gen_workers, settings.gen_max_batch, settings.gen_window_ms,
                           settings.gen_max_queue, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_upload_pixels,
-                          on_batch=metrics.observe_batch if metrics is not None else None)
+                          on_batch=metrics.observe_batch if metrics is not None else None, helpers=settings.gen_helpers)
     if metrics is not None:
         metrics.gauge("icanvas_generation_queued", "Drawings waiting for a generation worker.", lambda: pool.queued)
         metrics.gauge("icanvas_generation_workers", "Generation worker threads.", lambda: pool.workers)

@@ -3,7 +3,9 @@
 Requests go into a bounded queue (full -> :class:`Saturated`, which answers 503 with
 Retry-After). A worker takes the oldest request, then waits up to ``window_ms`` for more that
 use the same pipeline, up to ``max_batch``, and runs them as one ``SketchToImage.run`` call.
-Decoding, normalising and PNG encoding happen in the worker, never on the event loop.
+Decoding, normalising and PNG encoding happen off the event loop: the batch's uploads are
+decoded and its pictures encoded by ``helpers`` threads side by side (numpy, OpenCV and zlib
+let go of the GIL), so they use every core while the model call itself keeps the batch whole.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import queue
 import threading
 import time
 from collections import deque
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
@@ -31,7 +33,9 @@ EMA_WEIGHT = 0.2  # weight of the newest batch in the running batch-time average
 
 
 class Pipeline(Protocol):
-    def run(self, drawings: list, kinds: list[str | None] | None = None) -> list: ...
+    """``each(fn, items)`` -> ``[fn(item) ...]``, given by the pool to spread per-drawing steps over threads."""
+
+    def run(self, drawings: list, kinds: list[str | None] | None = None, each: Callable[[Callable, list], list] | None = None) -> list: ...
 
 
 @dataclass
@@ -58,9 +62,10 @@ class GenerationPool:
         max_pixels: int = 16_000_000,  # largest upload decoded, width * height
         max_side: int = PICTURE_MAX_SIDE,  # longest side of returned pictures, px
         on_batch: Callable[[int, float], None] | None = None,  # told (drawings, seconds) after each model call
+        helpers: int = 2,  # threads that decode a batch's uploads and encode its pictures side by side
     ) -> None:
-        if workers < 1 or max_batch < 1 or max_queue < 1 or window_ms < 0:
-            raise ValueError("workers, max_batch and max_queue must be >= 1 and window_ms >= 0")
+        if workers < 1 or max_batch < 1 or max_queue < 1 or helpers < 1 or window_ms < 0:
+            raise ValueError("workers, max_batch, max_queue and helpers must be >= 1 and window_ms >= 0")
         self.pipelines = dict(pipelines)
         self.workers, self.max_batch, self.window = workers, max_batch, window_ms / 1000.0
         self.max_bytes, self.max_pixels, self.max_side = max_bytes, max_pixels, max_side
@@ -72,12 +77,15 @@ class GenerationPool:
         self._batch_s = FIRST_BATCH_GUESS_S
         self.batch_sizes: deque[int] = deque(maxlen=1000)  # sizes of recent batches, for tests and tuning
         self.on_batch = on_batch
+        self.helpers = helpers
+        self._helpers: ThreadPoolExecutor | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> GenerationPool:
         if not self._threads:
             self._stop.clear()
+            self._helpers = ThreadPoolExecutor(self.helpers, thread_name_prefix="icanvas-helper")
             for i in range(self.workers):
                 t = threading.Thread(target=self._work, name=f"icanvas-generate-{i}", daemon=True)
                 t.start()
@@ -95,6 +103,9 @@ class GenerationPool:
         for t in self._threads:
             t.join(timeout)
         self._threads.clear()
+        if self._helpers is not None:
+            self._helpers.shutdown(wait=False, cancel_futures=True)
+            self._helpers = None
         while True:
             try:
                 job = self._queue.get_nowait()
@@ -187,17 +198,17 @@ class GenerationPool:
     def _run(self, pipe: Pipeline, batch: list[_Job]) -> None:
         live = [j for j in batch if j.future.set_running_or_notify_cancel()]  # skip requests whose client left
         ready, drawings = [], []
-        for job in live:
-            try:
-                drawings.append(decode_drawing(job.data, self.max_bytes, self.max_pixels, canvas=job.canvas)[1])
+        for job, drawing in zip(live, self._side_by_side(self._decode, live)):
+            if isinstance(drawing, Exception):  # a typed problem for this request only
+                job.future.set_exception(drawing)
+            else:
                 ready.append(job)
-            except Exception as e:  # a typed problem for this request only
-                job.future.set_exception(e)
+                drawings.append(drawing)
         if not ready:
             return
         started = time.monotonic()
         try:
-            results = pipe.run(drawings, [self.pipelines[j.kind][1] for j in ready])
+            results = pipe.run(drawings, [self.pipelines[j.kind][1] for j in ready], self._each)
         except Exception as e:
             log.exception("Generation failed for a batch of %d", len(ready))
             for job in ready:
@@ -208,8 +219,32 @@ class GenerationPool:
         self._batch_s = (1 - EMA_WEIGHT) * self._batch_s + EMA_WEIGHT * took
         if self.on_batch is not None:
             self.on_batch(len(ready), took)
-        for job, result in zip(ready, results):
+        for job, png in zip(ready, self._side_by_side(lambda r: png_bytes(r.image, self.max_side), results)):
+            if isinstance(png, Exception):
+                job.future.set_exception(png)
+            else:
+                job.future.set_result(png)
+
+    def _decode(self, job: _Job) -> Any:
+        return decode_drawing(job.data, self.max_bytes, self.max_pixels, canvas=job.canvas)[1]
+
+    def _each(self, fn: Callable[[Any], Any], items: list) -> list:
+        """``[fn(item) ...]`` on the helper threads, side by side; raises the first item's error."""
+        helpers = self._helpers
+        if helpers is not None and len(items) > 1:
             try:
-                job.future.set_result(png_bytes(result.image, self.max_side))
-            except Exception as e:
-                job.future.set_exception(e)
+                futures = [helpers.submit(fn, item) for item in items]
+            except RuntimeError:  # the pool closed meanwhile: finish this batch here
+                pass
+            else:
+                return [f.result() for f in futures]
+        return [fn(item) for item in items]
+
+    def _side_by_side(self, fn: Callable[[Any], Any], items: list) -> list:
+        """Like :meth:`_each`, but an item whose call raised gets its exception instead of a result."""
+        def safe(item: Any) -> Any:
+            try:
+                return fn(item)
+            except Exception as e:  # returned, to fail that request only
+                return e
+        return self._each(safe, items)

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(8 * 2**20, ge=1024)  # largest accepted image file, bytes
     max_upload_pixels: int = Field(16_000_000, ge=1024)  # largest accepted image, width * height
     gen_workers: int = Field(1, ge=1, le=64)  # generation worker threads
+    gen_helpers: int = Field(2, ge=1, le=64)  # threads that decode and encode a batch's images side by side (about one per core)
     gen_max_batch: int = Field(8, ge=1, le=256)  # most drawings generated in one model call
     gen_window_ms: float = Field(25.0, ge=0)  # how long a worker waits to fill a batch, ms
     gen_max_queue: int = Field(64, ge=1)  # waiting generation requests before answering 503
