@@ -50,6 +50,7 @@ TINY_KINDS = ["shoe", "handbag", "cat", "panda", "car", "face"]  # kinds of the 
 GEN_SETTINGS = ("gen_workers", "gen_max_batch", "gen_window_ms", "gen_max_queue")  # passed as ICANVAS_GEN_*
 
 
+CLIENT_KEEP_ALIVE_S = 4.0  # idle connections are closed by the client before this, s (the server's keep-alive is 5 s)
 CANVAS_FORM = {"canvas": "true"}  # the studio says its drawings are its own canvas exports (no page to look for)
 
 
@@ -156,7 +157,10 @@ async def post(client: httpx.AsyncClient, path: str, files: dict, data: dict | N
 async def child(i: int, args: argparse.Namespace, url: str, drawings: list[bytes], kinds: list[str],
                 recognizer: bool, deadline: float, stats: Phase) -> None:
     rng, loop = random.Random(args.seed * 100_003 + i), asyncio.get_running_loop()
-    async with httpx.AsyncClient(base_url=url, timeout=args.timeout) as client:
+    # an idle connection is dropped by the client before the server's keep-alive runs out, as browsers
+    # retry one the server closed: otherwise a child that thinks exactly that long races the close
+    limits = httpx.Limits(keepalive_expiry=CLIENT_KEEP_ALIVE_S)
+    async with httpx.AsyncClient(base_url=url, timeout=args.timeout, limits=limits) as client:
         try:
             token = (await client.get("/api/me")).raise_for_status().json()["csrf_token"]
         except (httpx.HTTPError, KeyError, ValueError) as e:
