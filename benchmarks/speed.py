@@ -29,7 +29,9 @@ import torch
 from icanvas.checkpoint import ModelInfo
 from icanvas.config import load_train_config, replace
 from icanvas.models.unet import UNetGenerator, count_parameters
+from icanvas.pipelines.sketch_to_image import SketchToImage
 from icanvas.runtime.onnx import OnnxBackend, TorchBackend, export_onnx
+from icanvas.runtime.quantize import int8_possible, quantize_onnx
 
 GENERATORS = {  # label -> preset whose generator is measured
     "reference pix2pix 256 (ngf 64, BN)": "pix2pix-reference",
@@ -68,10 +70,16 @@ def bench_inference(repeats: int, threads: int) -> list[tuple]:
         x8 = np.repeat(x1, 8, axis=0)
         lab1, lab8 = (np.zeros(1, np.int64), np.zeros(8, np.int64)) if cfg.num_classes else (None, None)
         r = [label, cfg.image_size, count_parameters(g) / 1e6]
-        for backend in (eager, ort):
+        backends = [eager, ort]
+        if int8_possible(g):  # made from the studio's calibration drawings, as `--backend int8` makes it
+            feeds = SketchToImage(eager, info).calibration_feeds()
+            int8_path = quantize_onnx(export_onnx(g, info, tmp / f"{preset}-subpixel.onnx", upsampling="subpixel"), feeds,
+                                      tmp / f"{preset}-int8.onnx")
+            backends.append(OnnxBackend(int8_path, threads=threads))
+        for backend in backends:
             r.append(1000 * median_time(lambda: backend(x1, lab1), repeats))
             r.append(8 / median_time(lambda: backend(x8, lab8), max(3, repeats // 4)))
-        rows.append(tuple(r))
+        rows.append(tuple(r + [None, None][: 9 - len(r)]))
     return rows
 
 
@@ -175,15 +183,18 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, threads={args.threads}, torch {torch.__version__}")
     print()
-    print("| generator | px | params (M) | eager ms/img (b1) | eager img/s (b8) | onnxruntime ms/img (b1) | onnxruntime img/s (b8) |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| generator | px | params (M) | eager ms/img (b1) | eager img/s (b8) | onnxruntime ms/img (b1) | onnxruntime img/s (b8) "
+          "| int8 ms/img (b1) | int8 img/s (b8) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     rows = bench_inference(args.repeats, args.threads)
     for r in rows:
-        print(f"| {r[0]} | {r[1]} | {r[2]:.1f} | {r[3]:.1f} | {r[4]:.1f} | {r[5]:.1f} | {r[6]:.1f} |")
+        int8 = f"{r[7]:.1f} | {r[8]:.1f}" if r[7] is not None else "- | -"
+        print(f"| {r[0]} | {r[1]} | {r[2]:.1f} | {r[3]:.1f} | {r[4]:.1f} | {r[5]:.1f} | {r[6]:.1f} | {int8} |")
     ref = rows[0][5]
     for r in rows[1:]:
-        print(f"\n{r[0]}: onnxruntime {ref / r[5]:.1f}x faster than the reference at batch 1", end="")
-    print("\n")
+        faster = f"onnxruntime {ref / r[5]:.1f}x" + (f", int8 {ref / r[7]:.1f}x" if r[7] is not None else "")
+        print(f"\n{r[0]}: {faster} faster than the reference at batch 1", end="")
+    print("\n(int8: 8-bit weights and activations; its pictures beside the float ones: benchmarks/int8.py)\n")
     print("| sampler preset | px | params (M) | eager ms/picture (b1) | eager pictures/s (b16) |")
     print("|---|---:|---:|---:|---:|")
     for r in bench_samplers(args.repeats):

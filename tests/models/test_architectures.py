@@ -98,6 +98,32 @@ def test_resize_upsampling_folds_into_an_equal_transposed_conv():
     assert isinstance(fold_resize_upsampling(nn.Sequential(reflect))[0], nn.Sequential)  # not the same maths: left alone
 
 
+def test_resize_upsampling_folds_into_an_equal_subpixel_conv():
+    import copy
+
+    from torch import nn
+
+    from icanvas.models.layers import SubpixelUpsample, fold_resize_upsampling, has_resize_upsampling
+
+    torch.manual_seed(1)
+    cfg = UNetConfig(image_size=32, ngf=4, max_channels=16, upsample="resize", num_classes=2, class_film=True, dropout=0.0)
+    g = UNetGenerator(cfg).eval()
+    with torch.no_grad():  # non-zero biases, so a wrongly ordered bias would show
+        for m in g.modules():
+            if isinstance(m, nn.Conv2d) and m.bias is not None:
+                m.bias.normal_()
+    folded = fold_resize_upsampling(copy.deepcopy(g), into="subpixel").eval()
+    assert has_resize_upsampling(g) and not has_resize_upsampling(folded)
+    assert not any(isinstance(m, (nn.Upsample, nn.ConvTranspose2d)) for m in folded.modules())
+    assert sum(isinstance(m, SubpixelUpsample) for m in folded.modules()) == sum(isinstance(m, nn.Upsample) for m in g.modules())
+    x, label = torch.randn(2, 1, 32, 32), torch.tensor([0, 1])
+    with torch.no_grad():
+        assert torch.allclose(g(x, label), folded(x, label), atol=1e-5)
+        block = next(m for m in g.modules() if isinstance(m, nn.Sequential) and isinstance(m[0], nn.Upsample))
+        y = torch.randn(1, block[1].in_channels, 5, 7)  # odd sizes: every phase and border
+        assert torch.allclose(block(y), SubpixelUpsample(block)(y), atol=1e-5)
+
+
 def test_onnx_export_of_a_resize_model_matches_pytorch(tmp_path):
     import numpy as np
     import onnxruntime as ort

@@ -47,14 +47,48 @@ def is_resize_block(m: nn.Module) -> bool:
             and m[1].padding == (1, 1) and m[1].stride == (1, 1) and m[1].padding_mode == "zeros")
 
 
-def fold_resize_upsampling(module: nn.Module) -> nn.Module:
-    """Replace every "resize" upsampling block in ``module`` by its equal transposed conv, in place."""
+# The same block as a sub-pixel conv: one zero-padded 3x3 conv on the *input* gives the four output
+# phases as 4 x Cout channels (phase (a, b) uses the 2 x 2 taps _SUBPIXEL[a] x _SUBPIXEL[b] of it),
+# then a pixel shuffle interleaves them. More multiply-adds than the transposed conv, but plain
+# convs only, which int8 runtimes quantise (none quantises a transposed conv).
+# _SUBPIXEL[a][u, p]: the resize conv's tap row p adds into row u of the 3x3 kernel for phase a.
+_SUBPIXEL = torch.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 1.0], [0.0, 0.0, 0.0]],
+                          [[0.0, 0.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]])
+
+
+class SubpixelUpsample(nn.Module):
+    """The exact sub-pixel form of a "resize" upsampling block (see :data:`_SUBPIXEL`)."""
+
+    def __init__(self, resize: nn.Sequential) -> None:
+        super().__init__()
+        conv = resize[1]
+        w = conv.weight.detach()  # (Cout, Cin, 3, 3)
+        phases = [torch.einsum("up,ocpq,vq->ocuv", _SUBPIXEL[a], w, _SUBPIXEL[b]) for a in (0, 1) for b in (0, 1)]
+        self.conv = nn.Conv2d(conv.in_channels, 4 * conv.out_channels, 3, padding=1, bias=conv.bias is not None)
+        self.conv.to(w.dtype)
+        with torch.no_grad():  # pixel_shuffle reads channel c * 4 + phase
+            self.conv.weight.copy_(torch.stack(phases, 1).reshape(4 * conv.out_channels, conv.in_channels, 3, 3))
+            if conv.bias is not None:
+                self.conv.bias.copy_(conv.bias.detach().repeat_interleave(4))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.pixel_shuffle(self.conv(x), 2)
+
+
+def fold_resize_upsampling(module: nn.Module, into: str = "transposed") -> nn.Module:
+    """Replace every "resize" upsampling block in ``module`` by its equal ``into`` form, in place:
+    "transposed" (2.25x fewer multiply-adds) or "subpixel" (plain convs, for int8)."""
+    make = {"transposed": as_transposed, "subpixel": SubpixelUpsample}[into]
     for name, child in module.named_children():
         if is_resize_block(child):
-            setattr(module, name, as_transposed(child))
+            setattr(module, name, make(child))
         else:
-            fold_resize_upsampling(child)
+            fold_resize_upsampling(child, into)
     return module
+
+
+def has_resize_upsampling(module: nn.Module) -> bool:
+    return any(is_resize_block(m) for m in module.modules())
 
 
 def init_normal(module: nn.Module, std: float = 0.02) -> None:

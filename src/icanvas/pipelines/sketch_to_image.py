@@ -23,9 +23,12 @@ from icanvas.data.hints import encode_hints
 from icanvas.data.regions import paint_region
 from icanvas.data.images import Drawing, letterbox, normalize_drawing, read_image, unletterbox
 from icanvas.errors import ICanvasError
+from icanvas.pipelines.calibration import calibration_drawings
 from icanvas.runtime.onnx import Backend, OnnxBackend, TorchBackend, cached_onnx, onnxruntime_available
+from icanvas.runtime.quantize import cached_int8
 from icanvas.sheets import tensor_to_uint8
 
+BACKENDS = ("auto", "int8", "onnx", "torch")  # generator runtimes (see SketchToImage.from_pretrained)
 MAX_OUTPUT_SIDE = 1024  # longest side of a returned picture, px
 CROP_MARGIN = 0.08  # margin around the drawn region, as a fraction of its longer side
 MIN_STROKE = 2  # px of 1-px skeleton: shorter marks are dropped when lines are redrawn (keeps dots)
@@ -75,12 +78,29 @@ class SketchToImage:
 
     @classmethod
     def from_pretrained(cls, folder: str | Path, backend: str = "auto", keep_inside: bool = True) -> "SketchToImage":
-        """``backend``: 'auto' (onnxruntime when installed), 'onnx' or 'torch'."""
+        """``backend``: 'onnx' (onnxruntime), 'int8' (onnxruntime, 8-bit weights and activations: faster,
+        pictures close to but not the same as the float ones, see ``benchmarks/int8.py``), 'torch', or
+        'auto': onnx when onnxruntime is installed, else torch."""
+        if backend not in BACKENDS:
+            raise ICanvasError(f"Unknown backend {backend!r}.", f"Use one of: {', '.join(BACKENDS)}.")
         require_method(folder, "pix2pix")
         generator, info = from_pretrained(folder)
-        if backend == "onnx" or (backend == "auto" and onnxruntime_available()):
-            return cls(OnnxBackend(cached_onnx(generator, info)), info, keep_inside)
-        return cls(TorchBackend(generator), info, keep_inside)
+        pipe = cls(TorchBackend(generator), info, keep_inside)
+        if backend == "int8":
+            pipe.backend = OnnxBackend(cached_int8(generator, info, pipe.calibration_feeds), name="onnxruntime int8")
+        elif backend == "onnx" or (backend == "auto" and onnxruntime_available()):
+            pipe.backend = OnnxBackend(cached_onnx(generator, info))
+        return pipe
+
+    def calibration_feeds(self) -> list[dict[str, np.ndarray]]:
+        """Model inputs of made-up studio drawings (:mod:`~icanvas.pipelines.calibration`), one kind after another."""
+        feeds, classes = [], self.info.config.num_classes
+        for i, drawing in enumerate(calibration_drawings()):
+            feed = {"sketch": self.prepare(drawing)[0][None]}
+            if classes:
+                feed["label"] = np.array([i % classes], np.int64)
+            feeds.append(feed)
+        return feeds
 
     # ------------------------------------------------------------------ steps
 

@@ -52,9 +52,10 @@ def input_channels(cfg) -> int:
 EXPORT_VERSION = 2  # bumped when export_onnx writes a different graph for the same weights (cache key)
 
 
-def export_onnx(generator: nn.Module, info: ModelInfo, path: str | Path) -> Path:
+def export_onnx(generator: nn.Module, info: ModelInfo, path: str | Path, upsampling: str = "transposed") -> Path:
     """Write ``generator`` as ONNX with a dynamic batch axis (and dynamic height and width for a
-    generator whose class says ``fully_convolutional = True``); returns the path."""
+    generator whose class says ``fully_convolutional = True``); returns the path. ``upsampling``:
+    the form "resize" upsampling blocks are written in (:func:`fold_resize_upsampling`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     cfg = info.config
@@ -62,7 +63,7 @@ def export_onnx(generator: nn.Module, info: ModelInfo, path: str | Path) -> Path
     x = torch.zeros(1, input_channels(cfg), size, size)
     spatial = {2: "height", 3: "width"} if getattr(generator, "fully_convolutional", False) else {}
     conditional = getattr(cfg, "num_classes", 0) > 0
-    generator = fold_resize_upsampling(copy.deepcopy(generator))  # same numbers, 2.25x fewer multiply-adds in the decoder
+    generator = fold_resize_upsampling(copy.deepcopy(generator), upsampling)  # same numbers, fewer multiply-adds or int8-ready
     module = _WithLabel(generator) if conditional else generator
     args = (x, torch.zeros(1, dtype=torch.long)) if conditional else (x,)
     names = ["sketch", "label"] if conditional else ["sketch"]
@@ -133,7 +134,8 @@ def open_session(path: str | Path, threads: int = 0, hint: str = "Delete it and 
 class OnnxBackend:
     name = "onnxruntime"
 
-    def __init__(self, path: str | Path, threads: int = 0) -> None:
+    def __init__(self, path: str | Path, threads: int = 0, name: str = "onnxruntime") -> None:
+        self.name = name
         self.session = open_session(path, threads)
         self.inputs = [i.name for i in self.session.get_inputs()]
 
