@@ -3,7 +3,8 @@
     python benchmarks/serve_stages.py --model car --repeats 20
 
 Runs the exact steps of ``POST /api/generate`` on canvas-like drawings (512 px PNG, pencil and
-a crayon scribble), in process and without HTTP: decode the upload, normalise the drawing,
+a crayon scribble, marked as the board's own as the studio marks them), in process and without
+HTTP, one after another on one thread: decode the upload, normalise the drawing,
 prepare the model input (crop, letterbox, redraw the lines, hints), the generator
 (onnxruntime), the keep-inside fade, pasting back at the drawing's size, PNG encoding; and the
 recognizer's guess, which the page asks for separately. Prints the median ms per drawing of
@@ -61,11 +62,11 @@ def stages(pipe: SketchToImage, recognizer: Recognizer | None, uploads: list[byt
     n = len(uploads)
     res: dict[str, float] = {}
     res["decode upload"], images = timed(lambda: [decode_upload(u, 8 * 2**20, 16_000_000) for u in uploads], repeats)
-    res["normalise drawing"], drawings = timed(lambda: [normalize_drawing(im) for im in images], repeats)
+    res["normalise drawing"], drawings = timed(lambda: [normalize_drawing(im, canvas=True) for im in images], repeats)  # the board's own export
     res["prepare input"], prepared = timed(lambda: [pipe.prepare(d) for d in drawings], repeats)
     x = np.stack([p[0] for p in prepared])
     label = np.array([pipe.label_for(kind)] * n, np.int64) if pipe.kinds else None
-    res["generator (onnxruntime)"], out = timed(lambda: pipe.backend(x, label), repeats)
+    res["generator"], out = timed(lambda: pipe.backend(x, label), repeats)
     squares = [tensor_to_uint8(o) for o in out]
     lines = [tensor_to_uint8(p[0][:1])[..., 0] for p in prepared]
     res["keep-inside fade"], faded = timed(lambda: [keep_inside(s, ln) for s, ln in zip(squares, lines)], repeats)
@@ -80,9 +81,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default="car", help="sketch model name, kind or folder")
     ap.add_argument("--repeats", type=int, default=20, help="timed runs per stage (median)")
+    ap.add_argument("--backend", default="onnx", choices=["onnx", "int8", "torch"], help="generator runtime")
     args = ap.parse_args()
     folder, kind = find_model_for(args.model)
-    pipe = SketchToImage.from_pretrained(folder, backend="onnx")
+    pipe = SketchToImage.from_pretrained(folder, backend=args.backend)
     try:
         recognizer = Recognizer.from_pretrained(find_model("recognizer"))
     except Exception:  # noqa: BLE001 - the table is still useful without it
@@ -91,7 +93,7 @@ def main() -> None:
     one = stages(pipe, recognizer, uploads[:1], kind, args.repeats)
     eight = stages(pipe, recognizer, uploads, kind, max(3, args.repeats // 4))
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; "
-          f"model {folder.name}; ms per drawing, median of {args.repeats} (batch 8: {max(3, args.repeats // 4)})\n")
+          f"model {folder.name} ({pipe.backend.name}); ms per drawing, median of {args.repeats} (batch 8: {max(3, args.repeats // 4)})\n")
     print("| stage | batch 1 ms | share | batch 8 ms per drawing | share |")
     print("|---|---:|---:|---:|---:|")
     picture = [k for k in one if not k.startswith("recognizer")]
@@ -102,7 +104,7 @@ def main() -> None:
         print(f"| {k} | {1000 * one[k]:.1f} | {share1} | {1000 * eight[k]:.1f} | {share8} |")
     print(f"| **one picture, all stages** | **{1000 * t1:.1f}** | | **{1000 * t8:.1f}** | |")
     print(f"\nPictures/s on one core's worth of this path: {1 / t1:.1f} at batch 1, {1 / t8:.1f} at batch 8; "
-          f"the generator alone: {1 / eight['generator (onnxruntime)']:.1f} at batch 8.")
+          f"the generator alone: {1 / eight['generator']:.1f} at batch 8.")
 
 
 if __name__ == "__main__":

@@ -556,3 +556,28 @@ def test_normalize_never_crashes(h, w, mode, seed):
     except InputImageError:
         return
     assert_binary(d, (h, w))
+
+
+def test_a_board_coloured_all_over_in_light_crayon_keeps_its_colour_as_a_canvas():
+    page = np.full((CANVAS_SIZE, CANVAS_SIZE, 3), 255, np.uint8)
+    page[30:480, 30:480] = crayon_rgb("yellow")  # the child coloured most of the board in
+    cv2.circle(page, (256, 256), 150, (0, 0, 0), PEN_WIDTHS["medium"])
+    yellow = (page == crayon_rgb("yellow")).all(axis=2)
+    canvas = normalize_drawing(Image.fromarray(page), canvas=True)
+    assert canvas.color_mask[yellow].mean() > 0.95  # the board is white paper: yellow is crayon
+    assert (canvas.lines[256, 106 - 2 : 106 + 3] < 128).any()  # and the pencil circle is a line
+    upload = normalize_drawing(Image.fromarray(page))  # any picture: the most common light colour is the paper
+    assert upload.color_mask[yellow].mean() < 0.05
+
+
+def test_a_canvas_reads_as_any_clean_drawing_does_only_quicker():
+    rng = np.random.default_rng(4)
+    for _ in range(6):
+        page = np.full((CANVAS_SIZE, CANVAS_SIZE, 3), 255, np.uint8)
+        centre = tuple(int(v) for v in rng.integers(150, 360, 2))
+        cv2.polylines(page, [rng.integers(120, 400, (5, 1, 2)).astype(np.int32)], False, crayon_rgb("red"), CRAYON_WIDTH)
+        cv2.circle(page, centre, int(rng.integers(40, 140)), (0, 0, 0), int(rng.choice(list(PEN_WIDTHS.values()))), cv2.LINE_AA)
+        a = normalize_drawing(Image.fromarray(page), canvas=True)
+        b = normalize_drawing(Image.fromarray(page), find_page=False)
+        assert np.array_equal(a.lines, b.lines) and np.array_equal(a.color_mask, b.color_mask) and np.array_equal(a.colors, b.colors)
+        assert a.source == b.source == "dark lines on light paper, with coloured strokes"

@@ -72,3 +72,10 @@ def test_unknown_backend_is_refused(tmp_path):
     with pytest.raises(ICanvasError, match="Unknown backend") as info:
         SketchToImage.from_pretrained(tmp_path, backend="fp8")
     assert "int8" in info.value.hint
+
+
+def test_onnxruntime_threads_sleep_between_calls(tmp_path, monkeypatch):
+    monkeypatch.setenv("ICANVAS_CACHE", str(tmp_path / "cache"))
+    pipe = SketchToImage.from_pretrained(_model(tmp_path / "m", "resize"), backend="onnx")
+    options = pipe.backend.session.get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"

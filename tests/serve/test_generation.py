@@ -25,6 +25,7 @@ class Recording:
     def run(self, drawings, kinds=None, each=None):
         self.calls.append((len(drawings), list(kinds)))
         self.thread = threading.current_thread().name
+        self.helpers = each(lambda _: threading.current_thread().name, drawings)  # per-drawing steps go through each
         for d in drawings:
             assert d.lines.dtype == np.uint8 and d.lines.ndim == 2  # decoded and normalised before the call
         return [SimpleNamespace(image=np.full((8, 8, 3), self.grey, np.uint8)) for _ in drawings]
@@ -144,3 +145,19 @@ def test_waiting_uploads_are_capped_in_bytes_and_given_back():
     alone = GenerationPool({"cat": (pipe, None)}, max_queue_bytes=10)
     alone.submit(data, "cat").cancel()  # an empty queue takes one upload of any allowed size
     alone.submit(data, "cat").cancel()  # the cancelled one gave its bytes back
+
+
+def test_decoding_preparing_and_encoding_run_on_helper_threads(monkeypatch):
+    import icanvas.serve.generation as generation
+
+    pipe, encoded_on = Recording(5), []
+    real_png = generation.png_bytes
+    monkeypatch.setattr(generation, "png_bytes", lambda *a, **k: encoded_on.append(threading.current_thread().name) or real_png(*a, **k))
+    pool = GenerationPool({"cat": (pipe, None)}, max_batch=4, window_ms=0, helpers=2)
+    futures = [pool.submit(drawing_png(seed=i), "cat") for i in range(4)]
+    with pool:
+        assert all(_grey(f.result(10)) == 5 for f in futures)
+    assert pipe.calls == [(4, [None] * 4)]
+    assert all(name.startswith("icanvas-helper") for name in pipe.helpers + encoded_on)
+    with pytest.raises(ValueError, match="helpers"):
+        GenerationPool({"cat": (pipe, None)}, helpers=0)

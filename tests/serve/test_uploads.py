@@ -135,3 +135,30 @@ def test_decode_drawing_holds_its_budget_while_normalising(monkeypatch):
     assert images.decode_drawing(blank.getvalue(), *LIMITS, allow_empty=True)[1] is None
     with pytest.raises(Unprocessable, match="empty"):
         images.decode_drawing(blank.getvalue(), *LIMITS)
+
+
+@pytest.mark.parametrize("shape", [(40, 30, 3), (40, 30, 4), (40, 30)])
+def test_pictures_are_written_as_lossless_pngs(shape):
+    import numpy as np
+
+    from icanvas.serve.images import png_bytes
+
+    pixels = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
+    data = png_bytes(pixels)
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    back = Image.open(io.BytesIO(data))
+    assert back.mode == {3: "RGB", 4: "RGBA"}.get(shape[-1] if len(shape) == 3 else 0, "L")
+    assert np.array_equal(np.asarray(back), pixels)  # every pixel, in RGB(A) order
+
+
+def test_pictures_are_shrunk_to_the_side_asked_and_odd_modes_converted():
+    import numpy as np
+
+    from icanvas.serve.images import png_bytes
+
+    big = np.zeros((300, 600, 3), np.uint8)
+    big[:, 300:] = (255, 0, 0)
+    small = Image.open(io.BytesIO(png_bytes(big, max_side=200)))
+    assert small.size == (200, 100) and small.getpixel((190, 50))[0] > 250
+    palette = Image.new("P", (10, 10), 3)
+    assert Image.open(io.BytesIO(png_bytes(palette))).mode == "RGB"

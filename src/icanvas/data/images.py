@@ -265,12 +265,13 @@ def _channel_max_min(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _colour_strokes(
-    rgb: np.ndarray, work: np.ndarray, bg: np.ndarray | None, inverted: bool
+    rgb: np.ndarray, work: np.ndarray, bg: np.ndarray | None, inverted: bool, white: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(mask (H, W) bool, true colours (H, W, 3) uint8) of strokes that are not grey."""
+    """(mask (H, W) bool, true colours (H, W, 3) uint8) of strokes that are not grey; ``white``: the
+    paper is known to be white (a drawing app's board), even where light crayon covers most of it."""
     sw = _sample(work)
     paper = sw >= _INK_LEVEL
-    found = bool(paper.any())
+    found = bool(paper.any()) and not (white and not inverted)
     paper_rgb = _masked_median(_sample(rgb), paper) if found else np.full(3, 0.0 if inverted else 255.0)
     local: np.ndarray | tuple  # the paper's colour: one colour everywhere (a cv2 scalar) or per pixel
     if bg is None or inverted:  # one paper colour everywhere
@@ -312,7 +313,7 @@ def _normalize_rgb(rgb: np.ndarray, photographed: bool = False, canvas: bool = F
         weak, strong = _photo_ink(work, bg)
     else:
         weak = strong = work < _INK_LEVEL
-    colour, colours = _colour_strokes(rgb, work, bg if photo else None, inverted)
+    colour, colours = _colour_strokes(rgb, work, bg if photo else None, inverted, white=canvas)
     if canvas or inverted:  # dark boards and drawing apps have no printed rules
         rules = np.zeros_like(colour)
     else:  # printed rules are faint but whole; dark strokes stay

@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     secure_cookies: bool = False  # mark cookies Secure even on plain HTTP (behind an HTTPS proxy)
     max_upload_bytes: int = Field(8 * 2**20, ge=1024)  # largest accepted image file, bytes
     max_upload_pixels: int = Field(16_000_000, ge=1024)  # largest accepted image, width * height
-    gen_workers: int = Field(1, ge=1, le=64)  # generation worker threads
+    gen_workers: int = Field(2, ge=1, le=64)  # generation worker threads: while one runs the model, another prepares its batch
     gen_helpers: int = Field(2, ge=1, le=64)  # threads that decode and encode a batch's images side by side (about one per core)
     gen_max_batch: int = Field(8, ge=1, le=256)  # most drawings generated in one model call
     gen_window_ms: float = Field(25.0, ge=0)  # how long a worker waits to fill a batch, ms
