@@ -273,6 +273,9 @@ def _colour_strokes(
     paper = sw >= _INK_LEVEL
     found = bool(paper.any()) and not (white and not inverted)
     paper_rgb = _masked_median(_sample(rgb), paper) if found else np.full(3, 0.0 if inverted else 255.0)
+    if bg is None and not inverted and (paper_rgb == 255).all():  # white paper: nothing to balance, same figures sooner
+        top, bottom = _channel_max_min(rgb)
+        return (cv2.subtract(top, bottom) > _CHROMA) & (cv2.subtract(255, bottom) > _COLOR_DIST), rgb
     local: np.ndarray | tuple  # the paper's colour: one colour everywhere (a cv2 scalar) or per pixel
     if bg is None or inverted:  # one paper colour everywhere
         local = (*np.round(paper_rgb).astype(np.uint8).tolist(), 0)
