@@ -19,7 +19,7 @@ KINDS = ["cat", "car"]
 
 def _model(folder: Path, upsample: str) -> Path:
     torch.manual_seed(0)
-    cfg = UNetConfig(image_size=32, ngf=8, max_channels=16, dropout=0.0, num_classes=len(KINDS), upsample=upsample)
+    cfg = UNetConfig(image_size=32, ngf=8, max_channels=16, dropout=0.0, num_classes=len(KINDS), upsample=upsample, class_film=True)
     g = UNetGenerator(cfg)
     with torch.no_grad():  # trained-looking weights: the untrained init is near zero everywhere
         for p in g.parameters():
@@ -79,3 +79,14 @@ def test_onnxruntime_threads_sleep_between_calls(tmp_path, monkeypatch):
     pipe = SketchToImage.from_pretrained(_model(tmp_path / "m", "resize"), backend="onnx")
     options = pipe.backend.session.get_session_options()
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
+def test_making_the_int8_model_leaves_logging_and_stdout_alone(tmp_path, monkeypatch, capsys):
+    import logging
+
+    monkeypatch.setenv("ICANVAS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])  # as in a plain process (pytest adds its own here)
+    before = list(logging.getLogger().handlers)
+    SketchToImage.from_pretrained(_model(tmp_path / "m", "resize"), backend="int8")
+    assert logging.getLogger().handlers == before  # else every later log line would print twice
+    assert capsys.readouterr().out == ""  # onnxruntime's calibration progress is not printed

@@ -4,8 +4,8 @@ Weights are quantised per output channel; activations per tensor, with ranges me
 calibration inputs the caller hands in (drawings as the model sees them). onnxruntime quantises
 plain convolutions but no transposed ones, so a generator's "resize" upsampling blocks are exported
 in their sub-pixel form (:class:`~icanvas.models.layers.SubpixelUpsample`): a generator that
-upsamples with transposed convs has no int8 form. The file is made once per weights (a few seconds)
-and kept in the ONNX cache beside the float one.
+upsamples with transposed convs has no int8 form. The file is made once per weights (10-20 s on 2
+cores, most of it measuring the ranges) and kept in the ONNX cache beside the float one.
 
 ``benchmarks/speed.py`` prints the speed and ``benchmarks/quality.py --backend int8`` the pictures'
 metrics against the float model.
@@ -90,12 +90,15 @@ def _quiet() -> Iterator[None]:
     label inputs on the root logger): the studio's log and the CLI's output stay readable."""
     drop = _FromQuantisation()
     root = logging.getLogger()
+    handlers = list(root.handlers)
     root.addFilter(drop)
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             yield
     finally:
         root.removeFilter(drop)
+        for added in [h for h in root.handlers if h not in handlers]:  # logging.warning() there set up a handler:
+            root.removeHandler(added)  # left, it would print every later log line a second time
 
 
 def cached_int8(generator: nn.Module, info: ModelInfo, feeds: Callable[[], Feeds]) -> Path:
