@@ -255,7 +255,7 @@ def parse_args() -> argparse.Namespace:
                     "then do nothing); give it again to spread the children over several servers")
     ap.add_argument("--model-path", help="folder of model folders for the started server (ICANVAS_MODEL_PATH)")
     ap.add_argument("--tiny", action="store_true", help="serve an untrained 256 px model (same cost per picture as the bundled one)")
-    ap.add_argument("--backend", choices=["auto", "onnx", "torch"], help="generator runtime of the started server (ICANVAS_MODEL_BACKEND)")
+    ap.add_argument("--backend", choices=["auto", "int8", "onnx", "torch"], help="generator runtime of the started server (ICANVAS_MODEL_BACKEND)")
     for name in GEN_SETTINGS:
         ap.add_argument("--" + name.replace("_", "-"), type=float if name.endswith("ms") else int,
                         help=f"server setting {name} (ICANVAS_{name.upper()}; default: the server's)")
