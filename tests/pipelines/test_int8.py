@@ -44,6 +44,11 @@ def test_int8_model_is_made_once_and_draws_close_to_the_float_one(tmp_path, monk
     assert q.backend.name == "onnxruntime int8" and fp.backend.name == "onnxruntime"
     made = list((tmp_path / "cache" / "onnx").glob("*int8*.onnx"))
     assert len(made) == 1
+    import onnx
+
+    ops = {node.op_type for node in onnx.load(str(made[0])).graph.node}
+    assert "QLinearConv" in ops and "ConvTranspose" not in ops  # every conv 8-bit, upsampling included
+    assert not ops & {"QLinearAdd", "QLinearMul", "QLinearConcat"}  # the class scale and shift stay float
 
     calls = []
     monkeypatch.setattr(SketchToImage, "calibration_feeds", lambda self: calls.append(1) or [])
