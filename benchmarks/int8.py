@@ -22,8 +22,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
-import time
 from pathlib import Path
 
 import numpy as np
@@ -34,19 +32,15 @@ from icanvas.eval.human import as_drawing, generate_human, render_human_set, str
 from icanvas.eval.report import load_photo_folder, score
 from icanvas.pipelines.sketch_to_image import SketchToImage
 from icanvas.sheets import grid, save_png
+from speed import median_time  # benchmarks/ is the script's folder
 
 PHOTOS = {"face": "cartoon_face", "character": "cartoon_face"}  # kinds whose photo folder has another name
 SHEET_COLUMNS = 8  # pictures per row of a side-by-side sheet
 
 
 def call_ms(pipe: SketchToImage, x: np.ndarray, label: np.ndarray | None, repeats: int) -> float:
-    pipe.backend(x, label)
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        pipe.backend(x, label)
-        times.append(time.perf_counter() - t)
-    return 1000 * statistics.median(times) / len(x)
+    """The generator call alone, median ms per picture."""
+    return 1000 * median_time(lambda: pipe.backend(x, label), repeats, warmup=1) / len(x)
 
 
 def compare(name: str, kind: str, float_pipe: SketchToImage, int8_pipe: SketchToImage, args: argparse.Namespace) -> dict:

@@ -271,8 +271,11 @@ def _colour_strokes(
     paper is known to be white (a drawing app's board), even where light crayon covers most of it."""
     sw = _sample(work)
     paper = sw >= _INK_LEVEL
-    found = bool(paper.any()) and not (white and not inverted)
-    paper_rgb = _masked_median(_sample(rgb), paper) if found else np.full(3, 0.0 if inverted else 255.0)
+    found = bool(paper.any())
+    if white and not inverted:
+        paper_rgb = np.full(3, 255.0)
+    else:
+        paper_rgb = _masked_median(_sample(rgb), paper) if found else np.full(3, 0.0 if inverted else 255.0)
     if bg is None and not inverted and (paper_rgb == 255).all():  # white paper: nothing to balance, same figures sooner
         top, bottom = _channel_max_min(rgb)
         return (cv2.subtract(top, bottom) > _CHROMA) & (cv2.subtract(255, bottom) > _COLOR_DIST), rgb

@@ -132,8 +132,6 @@ def open_session(path: str | Path, threads: int = 0, hint: str = "Delete it and 
 
 
 class OnnxBackend:
-    name = "onnxruntime"
-
     def __init__(self, path: str | Path, threads: int = 0, name: str = "onnxruntime") -> None:
         self.name = name
         self.session = open_session(path, threads)
@@ -166,14 +164,19 @@ def cache_dir() -> Path:
     return Path(os.environ.get("ICANVAS_CACHE", Path.home() / ".cache" / "icanvas"))
 
 
+def cache_path(info: ModelInfo, form: str = "") -> Path:
+    """Where the ONNX file of ``info``'s weights (in another ``form``, e.g. "-int8v2") is kept in the cache."""
+    digest = hashlib.sha256((info.path / WEIGHTS_FILE).read_bytes()).hexdigest()[:16]
+    return cache_dir() / "onnx" / f"{digest}-e{EXPORT_VERSION}{form}.onnx"
+
+
 def cached_onnx(generator: nn.Module, info: ModelInfo) -> Path:
     """The model's ONNX file: ``generator.onnx`` in its folder if present, else exported once into the cache."""
     local = info.path / ONNX_FILE
     weights = info.path / WEIGHTS_FILE
     if local.is_file() and local.stat().st_mtime >= weights.stat().st_mtime:
         return local
-    digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
-    target = cache_dir() / "onnx" / f"{digest}-e{EXPORT_VERSION}.onnx"
+    target = cache_path(info)
     if not target.is_file():
         export_onnx(generator, info, target)
     return target

@@ -14,7 +14,6 @@ metrics against the float model.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import logging
 import os
@@ -26,10 +25,10 @@ from pathlib import Path
 import numpy as np
 from torch import nn
 
-from icanvas.checkpoint import WEIGHTS_FILE, ModelInfo
+from icanvas.checkpoint import ModelInfo
 from icanvas.errors import CheckpointError
 from icanvas.models.layers import has_resize_upsampling
-from icanvas.runtime.onnx import EXPORT_VERSION, cache_dir, export_onnx
+from icanvas.runtime.onnx import cache_path, export_onnx
 
 QUANT_VERSION = 2  # bump when the recipe below or the calibration inputs change: cached files are remade
 QUANTISED_OPS = ["Conv"]  # only the convolutions: the class scale and shift, sums and joins stay float
@@ -111,18 +110,13 @@ def cached_int8(generator: nn.Module, info: ModelInfo, feeds: Callable[[], Feeds
         raise CheckpointError(f"{info.path} has no int8 form: its generator upsamples with transposed convolutions, "
                               "which onnxruntime does not quantise (or onnxruntime's quantisation tools are missing).",
                               "Use the float model (backend 'onnx').")
-    digest = hashlib.sha256((info.path / WEIGHTS_FILE).read_bytes()).hexdigest()[:16]
-    target = cache_dir() / "onnx" / f"{digest}-e{EXPORT_VERSION}-int8v{QUANT_VERSION}.onnx"
+    target = cache_path(info, f"-int8v{QUANT_VERSION}")
     if target.is_file():
         return target
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(dir=_made(target.parent)) as tmp:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         source = export_onnx(generator, info, Path(tmp) / "subpixel.onnx", upsampling="subpixel")
         quantize_onnx(source, feeds(), target)
     log.info("Made the int8 form of %s in %.1f s (once; kept in %s).", info.path.name, time.monotonic() - started, target.parent)
     return target
-
-
-def _made(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder

@@ -3,9 +3,10 @@
 Requests go into a bounded queue (full -> :class:`Saturated`, which answers 503 with
 Retry-After). A worker takes the oldest request, then waits up to ``window_ms`` for more that
 use the same pipeline, up to ``max_batch``, and runs them as one ``SketchToImage.run`` call.
-Decoding, normalising and PNG encoding happen off the event loop: the batch's uploads are
-decoded and its pictures encoded by ``helpers`` threads side by side (numpy, OpenCV and zlib
-let go of the GIL), so they use every core while the model call itself keeps the batch whole.
+Decoding, normalising and PNG encoding happen off the event loop: a batch's uploads are decoded,
+its model inputs prepared, its pictures finished and encoded by ``helpers`` threads side by side
+(numpy, OpenCV and zlib let go of the GIL), so they use every core while the model call itself
+keeps the batch whole.
 """
 
 from __future__ import annotations
@@ -77,15 +78,15 @@ class GenerationPool:
         self._batch_s = FIRST_BATCH_GUESS_S
         self.batch_sizes: deque[int] = deque(maxlen=1000)  # sizes of recent batches, for tests and tuning
         self.on_batch = on_batch
-        self.helpers = helpers
-        self._helpers: ThreadPoolExecutor | None = None
+        self.helper_threads = helpers
+        self._helpers: ThreadPoolExecutor | None = None  # made at start
 
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> GenerationPool:
         if not self._threads:
             self._stop.clear()
-            self._helpers = ThreadPoolExecutor(self.helpers, thread_name_prefix="icanvas-helper")
+            self._helpers = ThreadPoolExecutor(self.helper_threads, thread_name_prefix="icanvas-helper")
             for i in range(self.workers):
                 t = threading.Thread(target=self._work, name=f"icanvas-generate-{i}", daemon=True)
                 t.start()

@@ -186,15 +186,15 @@ def png_bytes(image: np.ndarray | Image.Image, max_side: int | None = None) -> b
     about 2.5x quicker than trying every filter per row, and no larger for the studio's pictures
     (``benchmarks/serve_stages.py``).
     """
-    pil = image if isinstance(image, Image.Image) else None
-    if pil is not None and pil.mode not in ("RGB", "RGBA", "L"):
-        pil = pil.convert("RGBA" if "A" in pil.getbands() else "RGB")
-    if max_side:
-        h, w = (pil.height, pil.width) if pil is not None else image.shape[:2]
-        if max(h, w) > max_side:
-            pil = (pil if pil is not None else Image.fromarray(np.ascontiguousarray(image))).copy()
-            pil.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-    arr = np.asarray(pil) if pil is not None else np.ascontiguousarray(image)
+    if isinstance(image, Image.Image):
+        if image.mode not in ("RGB", "RGBA", "L"):
+            image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+        image = np.asarray(image)
+    arr = np.ascontiguousarray(image)
+    if max_side and max(arr.shape[:2]) > max_side:
+        small = Image.fromarray(arr)
+        small.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+        arr = np.asarray(small)
     if arr.ndim == 3:  # OpenCV writes BGR(A)
         arr = cv2.cvtColor(arr, cv2.COLOR_RGB2BGR if arr.shape[2] == 3 else cv2.COLOR_RGBA2BGRA)
     ok, buf = cv2.imencode(".png", arr, PNG_SETTINGS)

@@ -25,7 +25,7 @@ from icanvas.serve.images import decode_drawing, decode_upload, png_bytes, read_
 from icanvas.serve.problems import NotFound, Unprocessable
 from icanvas.serve.reserve import with_room
 from icanvas.serve.routes.children import family_child
-from icanvas.serve.routes.deps import DB, ChildDep, ParentDep, StateDep, Viewer, ViewerDep
+from icanvas.serve.routes.deps import DB, CanvasFlag, ChildDep, ParentDep, StateDep, Viewer, ViewerDep
 from icanvas.serve.schemas import CreationOut, CreationSaved, Favourite, Reason, RewardsOut
 from icanvas.serve.storage import disk_full
 from icanvas.serve.tables import Child, Creation, utcnow
@@ -63,8 +63,7 @@ def save(
     mission_id: Annotated[str | None, Form(max_length=60)] = None,
     idempotency_key: Annotated[str | None, Form(max_length=64)] = None,
     idempotency_header: Annotated[str | None, Header(alias="Idempotency-Key", max_length=64)] = None,
-    canvas: Annotated[bool, Form(description="true when the drawing is the studio's own canvas export: no sheet of "
-                                 "paper is looked for in it (a photo of paper goes through POST /api/paper)")] = False,
+    canvas: CanvasFlag = False,
 ) -> CreationSaved:
     """Save a drawing (and its picture) to the child's album and hand out stars, missions and badges.
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Form, Request, Response
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -76,6 +76,8 @@ def get_state(request: Request) -> StudioState:
 
 
 StateDep = Annotated[StudioState, Depends(get_state)]
+CanvasFlag = Annotated[bool, Form(description="true when the drawing is the studio's own canvas export: no sheet of "
+                                  "paper is looked for in it (a photo of paper goes through POST /api/paper)")]
 
 
 def get_db(state: StateDep) -> Iterator[Session]:

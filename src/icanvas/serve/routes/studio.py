@@ -16,7 +16,7 @@ from icanvas.data.page import drawing_corners
 from icanvas.serve.images import PICTURE_MAX_SIDE, UPLOAD_WORK_SIDE, decode_drawing, overlay_png, png_bytes, read_limited, too_many_bytes
 from icanvas.serve.kinds import AVATARS
 from icanvas.serve.problems import NotFound, Unprocessable
-from icanvas.serve.routes.deps import StateDep
+from icanvas.serve.routes.deps import CanvasFlag, StateDep
 from icanvas.serve.schemas import Guess, Guesses, KindOut, PaperPage, Studio
 from icanvas.serve.security import PIN_ICONS
 
@@ -47,8 +47,7 @@ async def generate(
     state: StateDep,
     drawing: Annotated[UploadFile, File(description="The drawing: PNG, JPEG or WebP")],
     kind: Annotated[str, Form(max_length=40, description="A kind from GET /api/studio")],
-    canvas: Annotated[bool, Form(description="true when the drawing is the studio's own canvas export: no sheet of "
-                                 "paper is looked for in it (a photo of paper goes through POST /api/paper)")] = False,
+    canvas: CanvasFlag = False,
 ) -> Response:
     """Turn a drawing into a picture of the chosen kind (PNG)."""
     limit = state.settings.max_upload_bytes
@@ -63,8 +62,7 @@ async def generate(
 def recognize(
     state: StateDep,
     drawing: Annotated[UploadFile, File(description="The drawing: PNG, JPEG or WebP")],
-    canvas: Annotated[bool, Form(description="true when the drawing is the studio's own canvas export: no sheet of "
-                                 "paper is looked for in it (a photo of paper goes through POST /api/paper)")] = False,
+    canvas: CanvasFlag = False,
 ) -> Guesses:
     """The recognizer's top guesses of what the drawing shows (none without a recognizer or lines)."""
     models, s = state.models, state.settings
