@@ -8,8 +8,10 @@ Inference: ms per image at batch 1 and images/s at batch 8, eager PyTorch and on
 for the reference pix2pix generator (U-Net 256, ngf 64, batch norm) and our presets' generators.
 Training: images/s per preset, and the time spent building batches (decoding is done once,
 so this is jitter + sketchify + hints) as a share of a training step.
-Training paths: images/s of the bundled CPU recipe's step in fp32 NCHW (the old path), bf16
-autocast, channels-last and both, with the speed-up over the old path, in the same run.
+Training paths: images/s of the bundled models' recipe's step in fp32 NCHW with the "resize"
+upsampling computed literally (the old path), and with bf16 autocast, channels-last and the folded
+upsampling (computed as its equal transposed conv), with the speed-up over the old path, in the same run.
+    python benchmarks/speed.py --train-only --train-batch 4
 All numbers are medians of ``--repeats`` timed runs after warm-up.
 """
 
@@ -144,21 +146,25 @@ def bench_training(steps: int) -> list[tuple]:
 
 
 TRAIN_PATHS = {  # label -> run settings; the first is the baseline the others are compared with
-    "fp32, NCHW (the old path)": {},
-    "bf16 autocast": {"precision": "bf16"},
-    "fp32, channels-last": {"channels_last": True},
-    "bf16 autocast + channels-last": {"precision": "bf16", "channels_last": True},
+    "fp32, NCHW, literal upsampling (the old path)": {"precision": "fp32", "channels_last": False, "fold_upsampling": False},
+    "fp32, folded upsampling": {"precision": "fp32", "channels_last": False},
+    "bf16 autocast, literal upsampling": {"precision": "bf16", "channels_last": False, "fold_upsampling": False},
+    "bf16 autocast + channels-last, literal upsampling": {"precision": "bf16", "channels_last": True, "fold_upsampling": False},
+    "bf16 autocast + folded upsampling (the new CPU path)": {"precision": "bf16", "channels_last": False},
+    "bf16 autocast + folded upsampling + channels-last": {"precision": "bf16", "channels_last": True},
 }
 
 
-def bench_training_paths(preset: str, steps: int) -> list[tuple]:
-    """Images/s of one preset's training step on this CPU along each of TRAIN_PATHS, same data and seed."""
+def bench_training_paths(preset: str, steps: int, batch: int = 0) -> list[tuple]:
+    """Images/s of one preset's training step on this CPU along each of TRAIN_PATHS, same data and seed
+    (``batch``: the batch size, 0 = the preset's)."""
+    from icanvas.models.layers import set_upsampling_fold
     from icanvas.training.pix2pix import Pix2PixTrainer
 
     rows = []
     for label, run in TRAIN_PATHS.items():
         cfg = load_train_config(preset)
-        cfg = replace(cfg, run=replace(cfg.run, steps=1000, device="cpu", **run))
+        cfg = replace(cfg, run=replace(cfg.run, steps=1000, device="cpu", batch_size=batch or cfg.run.batch_size, **run))
         size, bs = cfg.generator.image_size, cfg.run.batch_size
         rng = np.random.default_rng(0)
         batch = {"sketch": rng.uniform(-1, 1, (bs, 1, size, size)).astype(np.float32),
@@ -168,6 +174,7 @@ def bench_training_paths(preset: str, steps: int) -> list[tuple]:
             batch["hint"] = np.zeros((bs, cfg.generator.hint_channels, size, size), np.float32)
         torch.manual_seed(0)
         trainer = Pix2PixTrainer(cfg, torch.device("cpu"))
+        set_upsampling_fold(trainer.G, cfg.run.fold_upsampling)  # as the training loop does
         step = median_time(lambda: trainer.train_step(batch), steps, warmup=1)
         rows.append((label, size, bs, bs / step, 1000 * step))
     return rows
@@ -178,39 +185,43 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=os.cpu_count(), help="CPU threads for both runtimes")
     ap.add_argument("--repeats", type=int, default=20, help="timed runs per measurement")
     ap.add_argument("--train-steps", type=int, default=6, help="timed training steps per preset")
+    ap.add_argument("--train-batch", type=int, default=0, help="batch size of the training-paths table (0 = the preset's)")
+    ap.add_argument("--train-only", action="store_true", help="only the training tables")
     ap.add_argument("--skip-train", action="store_true")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, threads={args.threads}, torch {torch.__version__}")
-    print()
-    print("| generator | px | params (M) | eager ms/img (b1) | eager img/s (b8) | onnxruntime ms/img (b1) | onnxruntime img/s (b8) "
-          "| int8 ms/img (b1) | int8 img/s (b8) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    rows = bench_inference(args.repeats, args.threads)
-    for r in rows:
-        int8 = f"{r[7]:.1f} | {r[8]:.1f}" if r[7] is not None else "- | -"
-        print(f"| {r[0]} | {r[1]} | {r[2]:.1f} | {r[3]:.1f} | {r[4]:.1f} | {r[5]:.1f} | {r[6]:.1f} | {int8} |")
-    ref = rows[0][5]
-    for r in rows[1:]:
-        faster = f"onnxruntime {ref / r[5]:.1f}x" + (f", int8 {ref / r[7]:.1f}x" if r[7] is not None else "")
-        print(f"\n{r[0]}: {faster} faster than the reference at batch 1", end="")
-    print("\n(int8: 8-bit weights and activations; its pictures beside the float ones: benchmarks/int8.py)\n")
-    print("| sampler preset | px | params (M) | eager ms/picture (b1) | eager pictures/s (b16) |")
-    print("|---|---:|---:|---:|---:|")
-    for r in bench_samplers(args.repeats):
-        print(f"| {r[0]} | {r[1]} | {r[2]:.1f} | {r[3]:.1f} | {r[4]:.0f} |")
-    print()
+    if not args.train_only:
+        print()
+        print("| generator | px | params (M) | eager ms/img (b1) | eager img/s (b8) | onnxruntime ms/img (b1) | onnxruntime img/s (b8) "
+              "| int8 ms/img (b1) | int8 img/s (b8) |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        rows = bench_inference(args.repeats, args.threads)
+        for r in rows:
+            int8 = f"{r[7]:.1f} | {r[8]:.1f}" if r[7] is not None else "- | -"
+            print(f"| {r[0]} | {r[1]} | {r[2]:.1f} | {r[3]:.1f} | {r[4]:.1f} | {r[5]:.1f} | {r[6]:.1f} | {int8} |")
+        ref = rows[0][5]
+        for r in rows[1:]:
+            faster = f"onnxruntime {ref / r[5]:.1f}x" + (f", int8 {ref / r[7]:.1f}x" if r[7] is not None else "")
+            print(f"\n{r[0]}: {faster} faster than the reference at batch 1", end="")
+        print("\n(int8: 8-bit weights and activations; its pictures beside the float ones: benchmarks/int8.py)\n")
+        print("| sampler preset | px | params (M) | eager ms/picture (b1) | eager pictures/s (b16) |")
+        print("|---|---:|---:|---:|---:|")
+        for r in bench_samplers(args.repeats):
+            print(f"| {r[0]} | {r[1]} | {r[2]:.1f} | {r[3]:.1f} | {r[4]:.0f} |")
+        print()
     if args.skip_train:
         return
     print("| training preset | px | batch | images/s | ms/step | batch build ms | batch build / step |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for r in bench_training(args.train_steps):
         print(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]:.2f} | {r[4]:.0f} | {r[5]:.1f} | {r[6]:.1f}% |")
-    preset = "icanvas-256-kind"
-    print(f"\nTraining paths of {preset} on this CPU (one step, median of {args.train_steps}; same weights and batch):\n")
+    preset = "icanvas-256-crayon"
+    print(f"\nTraining paths of {preset} (the bundled models' recipe) on this CPU (one step, median of "
+          f"{args.train_steps}; same weights and batch; bf16: {'native' if torch.ops.mkldnn._is_mkldnn_bf16_supported() else 'emulated'}):\n")
     print("| path | px | batch | images/s | ms/step | speed-up |")
     print("|---|---:|---:|---:|---:|---:|")
-    paths = bench_training_paths(preset, args.train_steps)
+    paths = bench_training_paths(preset, args.train_steps, args.train_batch)
     for r in paths:
         print(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]:.2f} | {r[4]:.0f} | {r[3] / paths[0][3]:.2f}x |")
     print("\n(the training loop builds the next batch in a background thread while the current one trains,")

@@ -83,11 +83,12 @@ def test_resize_upsampling_folds_into_an_equal_transposed_conv():
 
     from torch import nn
 
-    from icanvas.models.layers import fold_resize_upsampling
+    from icanvas.models.layers import fold_resize_upsampling, set_upsampling_fold
 
     torch.manual_seed(0)
     cfg = UNetConfig(image_size=32, ngf=4, max_channels=16, upsample="resize", num_classes=2, class_film=True, dropout=0.0)
     g = UNetGenerator(cfg).eval()
+    set_upsampling_fold(g, False)  # nearest x2 then the 3x3 conv, literally
     folded = fold_resize_upsampling(copy.deepcopy(g)).eval()
     assert not any(isinstance(m, nn.Upsample) for m in folded.modules())
     assert sum(isinstance(m, nn.ConvTranspose2d) for m in folded.modules()) == sum(isinstance(m, nn.Upsample) for m in g.modules()) > 0
@@ -103,11 +104,12 @@ def test_resize_upsampling_folds_into_an_equal_subpixel_conv():
 
     from torch import nn
 
-    from icanvas.models.layers import SubpixelUpsample, fold_resize_upsampling, has_resize_upsampling
+    from icanvas.models.layers import SubpixelUpsample, fold_resize_upsampling, has_resize_upsampling, set_upsampling_fold
 
     torch.manual_seed(1)
     cfg = UNetConfig(image_size=32, ngf=4, max_channels=16, upsample="resize", num_classes=2, class_film=True, dropout=0.0)
     g = UNetGenerator(cfg).eval()
+    set_upsampling_fold(g, False)
     with torch.no_grad():  # non-zero biases, so a wrongly ordered bias would show
         for m in g.modules():
             if isinstance(m, nn.Conv2d) and m.bias is not None:
@@ -140,3 +142,39 @@ def test_onnx_export_of_a_resize_model_matches_pytorch(tmp_path):
     with torch.no_grad():
         assert np.abs(got - g(x).numpy()).max() < 1e-4
     assert any(isinstance(m, torch.nn.Upsample) for m in g.modules())  # the model itself is unchanged
+
+
+def test_resize_upsampling_computes_folded_with_the_literal_gradients():
+    """A "resize" block runs as its transposed conv, in training too: same output, and the same
+    gradients for its 3x3 weights, its bias and its input as nearest x2 then the conv."""
+    from torch import nn
+
+    from icanvas.models.layers import ResizeUpsample, upsample_conv
+
+    torch.manual_seed(2)
+    block = upsample_conv(6, 5, "resize")
+    assert isinstance(block, ResizeUpsample) and block.fold
+    assert list(block.state_dict()) == ["1.weight", "1.bias"]  # the layout of earlier runs and bundled models
+    with torch.no_grad():
+        block[1].bias.normal_()
+    x = torch.randn(2, 6, 5, 7)  # odd sizes: every border
+    target = torch.randn(2, 5, 10, 14)
+    grads = []
+    for fold in (True, False):
+        block.fold = fold
+        block.zero_grad()
+        xi = x.clone().requires_grad_(True)
+        y = block(xi)
+        assert y.shape == (2, 5, 10, 14)
+        ((y - target) ** 2).sum().backward()
+        grads.append((y.detach(), block[1].weight.grad.clone(), block[1].bias.grad.clone(), xi.grad))
+    for folded, literal in zip(*grads):
+        assert torch.allclose(folded, literal, rtol=1e-4, atol=1e-4)
+    assert grads[0][1].abs().sum() > 0
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # in bf16 the two stay within bf16's rounding
+        block.fold = True
+        a = block(x).float()
+        block.fold = False
+        b = block(x).float()
+    assert (a - b).abs().max() < 0.05 * b.abs().max()
+    assert not any(isinstance(m, nn.Upsample) for m in upsample_conv(6, 5, "transpose").modules())

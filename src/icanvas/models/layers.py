@@ -19,7 +19,7 @@ def upsample_conv(cin: int, cout: int, mode: str, bias: bool = True) -> nn.Modul
     """Double the side: "transpose" (4x4 stride-2 deconv) or "resize" (nearest x2 + 3x3 conv, no checkerboard)."""
     if mode == "transpose":
         return nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1, bias=bias)
-    return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(cin, cout, 3, padding=1, bias=bias))
+    return ResizeUpsample(cin, cout, bias)
 
 
 # Nearest x2 then a zero-padded 3x3 conv equals a 4x4 stride-2 transposed conv: each output
@@ -28,10 +28,41 @@ def upsample_conv(cin: int, cout: int, mode: str, bias: bool = True) -> nn.Modul
 _PHASES = torch.tensor([[0.0, 0.0, 1.0], [0.0, 1.0, 1.0], [1.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
 
 
+def transposed_weight(w: torch.Tensor) -> torch.Tensor:
+    """The 4x4 transposed-conv kernel (Cin, Cout, 4, 4) equal to nearest x2 then the 3x3 conv ``w`` (Cout, Cin, 3, 3)."""
+    phases = _PHASES.to(device=w.device, dtype=w.dtype)
+    return torch.einsum("ik,ockl,jl->coij", phases, w, phases)
+
+
+class ResizeUpsample(nn.Sequential):
+    """Nearest x2 then a 3x3 conv (its parameters, state-dict keys ``1.weight`` / ``1.bias``), computed
+    as the equal 4x4 stride-2 transposed conv of those weights: 2.25x fewer multiply-adds forward and
+    backward, and the gradients still reach the 3x3 taps. ``fold = False`` computes it literally."""
+
+    def __init__(self, cin: int, cout: int, bias: bool = True) -> None:
+        super().__init__(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(cin, cout, 3, padding=1, bias=bias))
+        self.fold = True
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.fold:
+            return super().forward(x)
+        conv = self[1]
+        with torch.autocast(x.device.type, enabled=False):  # the tap sums stay in the weights' precision
+            w = transposed_weight(conv.weight)
+        return nn.functional.conv_transpose2d(x, w, conv.bias, stride=2, padding=1)
+
+
+def set_upsampling_fold(module: nn.Module, fold: bool) -> None:
+    """Compute every :class:`ResizeUpsample` in ``module`` folded (the transposed conv) or literally."""
+    for m in module.modules():
+        if isinstance(m, ResizeUpsample):
+            m.fold = fold
+
+
 def as_transposed(resize: nn.Sequential) -> nn.ConvTranspose2d:
     """The exact stride-2 transposed conv of a "resize" upsampling block (2.25x fewer multiply-adds)."""
     conv = resize[1]
-    w = torch.einsum("ik,ockl,jl->coij", _PHASES, conv.weight.detach(), _PHASES)  # (Cin, Cout, 4, 4)
+    w = transposed_weight(conv.weight.detach())  # (Cin, Cout, 4, 4)
     out = nn.ConvTranspose2d(conv.in_channels, conv.out_channels, 4, stride=2, padding=1, bias=conv.bias is not None)
     out = out.to(conv.weight.dtype)
     with torch.no_grad():

@@ -32,6 +32,7 @@ from icanvas.checkpoint import TRAIN_STATE_FILE, save_pretrained
 from icanvas.config import to_dict, train_config_from_dict
 from icanvas.errors import CheckpointError, ConfigError
 from icanvas.methods import get_method
+from icanvas.models.layers import set_upsampling_fold
 from icanvas.models.unet import count_parameters
 from icanvas.sheets import save_png
 from icanvas.training import distributed as dist_util
@@ -222,6 +223,10 @@ def run_training(cfg: Any, data_dirs: list[Path], run_dir: Path, *, resume: bool
 
     recipe = get_method(cfg.method).recipe()
     prepared = recipe.prepare(cfg, data_dirs, device, info)
+    set_upsampling_fold(prepared.trainer.modules_for_fingerprint(), cfg.run.fold_upsampling)
+    if cfg.run.precision == "bf16" and device.type == "cpu" and not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        log.warning("run.precision is bf16, but this CPU has no bf16 instructions (AVX-512 BF16 or AMX): "
+                    "training will be slower than in fp32. Add --set run.precision=fp32.")
     final_eval: dict[str, Any] | None = None
     start, history = _load_checkpoint(ckpt, prepared) if ckpt is not None else (0, _History())
     if ckpt is None and cfg.run.init_from:
