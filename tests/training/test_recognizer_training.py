@@ -135,3 +135,54 @@ def test_doodles_drawn_from_photos_train_a_class_and_fit_the_threshold(doodles, 
     assert pre["threshold"] is not None and meta["preselect_min_prob"] == pre["threshold"] and pre["precision"] >= 0.75
     card = (res.model_dir / "card.md").read_text()
     assert "box photos; test terms" in card and "drawn from photos" in card and "threshold" in card
+
+
+def test_fold_split_deals_every_class_round_the_folds():
+    from icanvas.data.quickdraw import fold_split
+
+    labels = np.repeat([0, 1, 2], [15, 15, 7])
+    fold = fold_split(labels, 5, seed=0)
+    for c in range(3):
+        counts = np.bincount(fold[labels == c], minlength=5)
+        assert counts.max() - counts.min() <= 1 and counts.sum() == (labels == c).sum()
+    assert np.array_equal(fold, fold_split(labels, 5, seed=0)) and not np.array_equal(fold, fold_split(labels, 5, seed=1))
+    with pytest.raises(Exception, match="at least 2 folds"):
+        fold_split(labels, 1)
+
+
+def test_preferred_examples_take_their_share_of_the_class_turns():
+    from icanvas.data.quickdraw import BitmapBatcher
+
+    cfg = load_train_config("recognizer", ["data.canvas_share=0.5"]).data
+    images = np.full((102, 28, 28), 255, np.uint8)
+    labels = np.repeat([0, 1], [2 + 50, 50])  # class 0: 2 real doodles, 50 drawn from photos
+    preferred = np.zeros(102, bool)
+    preferred[:2] = True
+    b = BitmapBatcher(images, labels, cfg, size=28, num_classes=2, seed=0, preferred=preferred)
+    drawn = np.array([b._index(p) for p in range(4000)])
+    of_class0 = drawn[labels[drawn] == 0]
+    assert len(of_class0) == 2000  # balanced classes
+    assert 0.45 < np.isin(of_class0, [0, 1]).mean() < 0.55  # about half of class 0's turns: its 2 real doodles
+    plain = BitmapBatcher(images, labels, cfg, size=28, num_classes=2, seed=0)
+    drawn = np.array([plain._index(p) for p in range(4000)])
+    assert np.isin(drawn[labels[drawn] == 0], [0, 1]).mean() < 0.06  # without it: 2 of 52
+
+
+def test_cross_validation_trains_on_the_other_folds_and_tests_on_its_own(doodles, tmp_path):
+    """data.canvas_folds: the canvas drawings of every fold but one join the training set, the kept fold is
+    the canvas test set; fold -1 trains on all of them, and a given threshold lands in the meta."""
+    base = TINY + ["run.steps=20", "run.eval_every=0", "run.sample_every=0", f"data.canvas_test={doodles / 'strokes'}",
+                   "data.canvas_folds=2"]
+    res = run_training(load_train_config("recognizer", base + ["data.canvas_fold=1"]), [doodles / "bitmaps"], tmp_path / "fold1")
+    final = [json.loads(line) for line in (res.run_dir / "metrics.jsonl").read_text().splitlines() if "eval" in line][-1]["eval"]
+    assert final["canvas"]["count"] == 6  # 2 of the 4 drawings of each of the 3 classes
+    one_fold = json.loads((res.model_dir / "config.json").read_text())["meta"]["train_examples"]
+    assert "trained on the 6 drawings of every fold but fold 1" in (res.model_dir / "card.md").read_text()
+    cfg = load_train_config("recognizer", base + ["data.canvas_fold=-1", "data.preselect_min_prob=0.8", "data.preselect_kinds=[circle]",
+                                                  f"run.init_from={res.run_dir}"])
+    res = run_training(cfg, [doodles / "bitmaps"], tmp_path / "all")
+    meta = json.loads((res.model_dir / "config.json").read_text())["meta"]
+    assert meta["train_examples"] == one_fold + 6 and meta["preselect_min_prob"] == 0.8 and meta["preselect_kinds"] == ["circle"]
+    assert "no canvas test set" in (res.model_dir / "card.md").read_text()
+    with pytest.raises(Exception, match="canvas_fold"):
+        load_train_config("recognizer", ["data.canvas_folds=3", "data.canvas_fold=3", "data.canvas_test=x"])

@@ -88,6 +88,18 @@ def holdout_split(labels: np.ndarray, fraction: float = 0.1, seed: int = 0) -> t
     return np.concatenate(train), np.concatenate(held)
 
 
+def fold_split(labels: np.ndarray, folds: int, seed: int = 0) -> np.ndarray:
+    """Fold number (0 .. folds - 1) of every example: each class is shuffled by ``seed`` and dealt
+    round the folds, so every fold holds a near-equal share of every class (cross-validation)."""
+    if folds < 2:
+        raise DatasetError(f"A cross-validation needs at least 2 folds, got {folds}.", "Use e.g. 5 folds.")
+    out = np.zeros(len(labels), np.int64)
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        out[idx[np.random.default_rng([seed, 7, int(c)]).permutation(len(idx))]] = np.arange(len(idx)) % folds
+    return out
+
+
 # ============================================================================ strokes
 
 
@@ -213,16 +225,22 @@ class BitmapBatcher:
 
     With ``cfg.balanced`` every class is drawn equally often (classes take turns in a shuffled
     order, each walking through its own shuffled examples); otherwise examples are drawn in
-    shuffled epochs over the whole set.
+    shuffled epochs over the whole set. ``preferred`` marks examples (a class's few real doodles
+    among many drawn from photos) drawn ``cfg.canvas_share`` of their class's turns.
     """
 
     def __init__(self, images: np.ndarray, labels: np.ndarray, cfg: RecognizerDataConfig, *, size: int,
-                 num_classes: int, seed: int, rank: int = 0, world_size: int = 1) -> None:
+                 num_classes: int, seed: int, rank: int = 0, world_size: int = 1, preferred: np.ndarray | None = None) -> None:
         if len(images) == 0:
             raise DatasetError("No training bitmaps are left after the hold-out split.", "Add more examples per class.")
         self.images, self.labels, self.cfg, self.size = images, labels, cfg, size
         self.seed, self.rank, self.world, self.num_classes = seed, rank, world_size, num_classes
-        self.by_class = [np.flatnonzero(labels == c) for c in range(num_classes)]
+        pref = np.zeros(len(labels), bool) if preferred is None else np.asarray(preferred, bool)
+        self.by_class = [np.flatnonzero((labels == c) & ~pref) for c in range(num_classes)]
+        self.preferred = [np.flatnonzero((labels == c) & pref) for c in range(num_classes)]
+        for c in range(num_classes):  # a class of preferred examples only draws from them
+            if len(self.by_class[c]) == 0:
+                self.by_class[c], self.preferred[c] = self.preferred[c], self.preferred[c][:0]
         if cfg.balanced and any(len(ix) == 0 for ix in self.by_class):
             empty = next(c for c, ix in enumerate(self.by_class) if len(ix) == 0)
             raise DatasetError(f"Class {empty} has no training examples.", "Give every class some bitmaps or set data.balanced=false.")
@@ -237,9 +255,11 @@ class BitmapBatcher:
         c_count = self.num_classes
         turn, slot = divmod(position, c_count)
         c = int(self._perm(1, turn, c_count)[slot])  # class drawn at this position
-        members = self.by_class[c]
+        members, stream = self.by_class[c], 2 + c
+        if len(self.preferred[c]) and np.random.default_rng([self.seed, 3, c, turn]).random() < self.cfg.canvas_share:
+            members, stream = self.preferred[c], 2 + c_count + c
         epoch, k = divmod(turn, len(members))
-        return int(members[self._perm(2 + c, epoch, len(members))[k]])
+        return int(members[self._perm(stream, epoch, len(members))[k]])
 
     def batch(self, step: int, batch_size: int) -> dict[str, np.ndarray]:
         start = (step * self.world + self.rank) * batch_size

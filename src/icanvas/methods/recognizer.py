@@ -57,6 +57,10 @@ class RecognizerDataConfig:
     canvas_test: str = ""  # folder of Quick, Draw! stroke files (<class>.ndjson) drawn on the canvas as a 2nd test set; "" = none
     canvas_pen: str = "medium"  # pen used to draw that test set (a PEN_WIDTHS name)
     canvas_files: tuple[str, ...] = ()  # "label=stem" where a class's stroke file has another name, e.g. "handbag=purse"
+    canvas_folds: int = 0  # >= 2: cross-validation; the canvas drawings are dealt into this many folds per class, all but one trained on
+    canvas_fold: int = 0  # with canvas_folds: the fold kept as the canvas test set; -1 = train on every canvas drawing (no canvas test)
+    canvas_share: float = 0.5  # share of a photo-drawn class's turns that draw its real canvas drawings, when some are trained on
+    preselect_min_prob: float = 0.0  # > 0: the model's pre-selection threshold as given (e.g. fitted across folds), not fitted here
     preselect_kinds: tuple[str, ...] = ()  # labels the studio draws a picture of: the pre-selection threshold is fitted for them; () = none
     preselect_precision: float = 0.95  # share of pre-selections on the canvas test set that must be right (fits meta.preselect_min_prob)
 
@@ -69,6 +73,11 @@ class RecognizerDataConfig:
         check(all(len(e.split("=")) == 2 and all(e.split("=")) for e in self.canvas_files), "data.canvas_files",
               'entries are "label=stem", e.g. "handbag=purse"')
         check(0.5 <= self.preselect_precision < 1.0, "data.preselect_precision", "a share in [0.5, 1)")
+        check(self.canvas_folds == 0 or self.canvas_folds >= 2, "data.canvas_folds", "0 (no cross-validation) or >= 2")
+        check(not self.canvas_folds or (self.canvas_test and -1 <= self.canvas_fold < self.canvas_folds), "data.canvas_fold",
+              "needs data.canvas_test, and is a fold number below data.canvas_folds (or -1: train on every fold)")
+        check(0.0 <= self.canvas_share < 1.0 and 0.0 <= self.preselect_min_prob < 1.0, "data.canvas_share",
+              "canvas_share and preselect_min_prob: shares in [0, 1)")
 
 @dataclasses.dataclass(frozen=True)
 class RecognizerOptimConfig:

@@ -26,9 +26,9 @@ from icanvas.checkpoint import unwrap
 from icanvas.config import replace
 from icanvas.data.canvas import CANVAS_SIZE, render_strokes
 from icanvas.data.doodles import read_doodle_manifest
-from icanvas.data.quickdraw import (BitmapBatcher, bitmaps_to_input, holdout_split, load_bitmaps, read_strokes, resize_bitmaps,
-                                    sketch_to_bitmap)
-from icanvas.errors import DatasetError
+from icanvas.data.quickdraw import (BitmapBatcher, bitmaps_to_input, fold_split, holdout_split, load_bitmaps, read_strokes,
+                                    resize_bitmaps, sketch_to_bitmap)
+from icanvas.errors import ConfigError, DatasetError
 from icanvas.eval.classification import classification_metrics, confusion_markdown, preselect_threshold
 from icanvas.methods.recognizer import RecognizerConfig, RecognizerTrainConfig
 from icanvas.models.recognizer import SketchClassifier
@@ -114,6 +114,15 @@ class RecognizerTrainer:
 
     def modules_for_fingerprint(self) -> nn.Module:
         return unwrap(self.net)
+
+    def warm_start(self, state: dict[str, Any], source_labels: list[str]) -> None:
+        """Start from another recognizer run's weights (``run.init_from``); it must know the same labels in the same order."""
+        from icanvas.training.warm_start import load_matching
+
+        if source_labels != self.labels:
+            raise ConfigError(f"run.init_from: the source recognizer knows {', '.join(source_labels) or 'no named labels'}, "
+                              f"and this run learns {', '.join(self.labels)}.", "Start from a run over the same classes.")
+        load_matching(unwrap(self.net), state["net"], {})
 
 
 # ----------------------------------------------------------------------------- recipe
@@ -212,25 +221,41 @@ def prepare_recognizer(cfg: RecognizerTrainConfig, data_dirs: list[Path], device
     train_idx, held_idx = holdout_split(labels, cfg.data.holdout, cfg.run.seed)
     canvas = _canvas_set(cfg, names, size) if cfg.data.canvas_test else None
     dropped = np.zeros(0, np.int64)
-    if canvas is not None:  # never train on the drawings of the canvas test set
+    if canvas is not None:  # never train on bitmaps that copy a canvas drawing
         dropped = np.intersect1d(near_copies(images, labels, *canvas), train_idx)
         train_idx = np.setdiff1d(train_idx, dropped)
+    train_images, train_labels = images[train_idx], labels[train_idx]
+    preferred = np.zeros(len(train_idx), bool)
+    fold_line = ""
+    if canvas is not None and cfg.data.canvas_folds:  # cross-validation: train on the other folds' canvas drawings
+        fold = fold_split(canvas[1], cfg.data.canvas_folds, cfg.run.seed)
+        test = fold == cfg.data.canvas_fold
+        train_images = np.concatenate([train_images, canvas[0][~test]])
+        train_labels = np.concatenate([train_labels, canvas[1][~test]])
+        preferred = np.concatenate([preferred, np.isin(canvas[1][~test], [names.index(n) for n in synthetic])])
+        fold_line = (f"- Cross-validation: the canvas drawings dealt into {cfg.data.canvas_folds} folds per class (seed {cfg.run.seed}); "
+                     + (f"trained on the {int((~test).sum())} drawings of every fold but fold {cfg.data.canvas_fold}, tested on its "
+                        f"{int(test.sum())}" if test.any() else f"trained on all {len(fold)} of them; no canvas test set")
+                     + (f"; the real doodles of {', '.join(synthetic)} are drawn {cfg.data.canvas_share:.0%} of their class's turns"
+                        if preferred.any() else ""))
+        canvas = (canvas[0][test], canvas[1][test]) if test.any() else None
     model_cfg = replace(cfg.model, num_classes=len(names))
-    batches = BitmapBatcher(images[train_idx], labels[train_idx], cfg.data, size=size, num_classes=len(names),
-                            seed=cfg.run.seed, rank=dist_info.rank, world_size=dist_info.world_size)
+    batches = BitmapBatcher(train_images, train_labels, cfg.data, size=size, num_classes=len(names), seed=cfg.run.seed,
+                            rank=dist_info.rank, world_size=dist_info.world_size, preferred=preferred)
     spread = np.linspace(0, len(held_idx) - 1, min(cfg.run.num_samples, len(held_idx))).round().astype(int)
     preview_idx = held_idx[spread]
     lines = _source_lines(sources)
     summary = "\n".join([
         *lines[:-1],
         f"- Held out for evaluation: {len(held_idx)} ({cfg.data.holdout:.0%} of each class, split seed {cfg.run.seed}); "
-        f"trained on {len(train_idx)}" + (f" ({len(dropped)} copies of canvas test drawings left out)" if len(dropped) else ""),
+        f"trained on {len(train_idx)}" + (f" ({len(dropped)} copies of canvas drawings left out)" if len(dropped) else ""),
         f"- Canvas test set: {len(canvas[1])} real stroke drawings from `{cfg.data.canvas_test}` drawn at {CANVAS_SIZE} px with the "
-        f"{cfg.data.canvas_pen} pen" + (f" (never trained on; the only real doodles of {', '.join(synthetic)})" if synthetic else "")
+        f"{cfg.data.canvas_pen} pen" + (f" (never trained on; real doodles of {', '.join(synthetic)})" if synthetic else "")
         if canvas is not None else "- Canvas test set: none",
+        *([fold_line] if fold_line else []),
         lines[-1],
     ])
-    meta = {"labels": names, "image_size": size, "train_examples": int(len(train_idx)),
+    meta = {"labels": names, "image_size": size, "train_examples": int(len(train_labels)),
             "io": f"any sketch reduced to a {size} x {size} Quick, Draw!-style bitmap (icanvas.data.quickdraw.sketch_to_bitmap); "
                   f"output: probabilities of {len(names)} labels",
             "heldout_examples": int(len(held_idx)), "name": f"sketch recognizer ({len(names)} classes)"}
@@ -284,6 +309,9 @@ def evaluate_recognizer(cfg: RecognizerTrainConfig, prepared: Prepared) -> dict[
 
 def recognizer_meta(cfg: RecognizerTrainConfig, prepared: Prepared, metrics: dict[str, Any] | None) -> dict[str, Any]:
     """What the finished model folder's meta learns from the last evaluation: the pre-selection threshold."""
+    if cfg.data.preselect_min_prob:  # given, e.g. fitted on the out-of-fold guesses of a cross-validation
+        return {"preselect_min_prob": cfg.data.preselect_min_prob, "preselect_kinds": list(cfg.data.preselect_kinds),
+                "preselect_coverage": "threshold given as data.preselect_min_prob"}
     pre = (metrics or {}).get("preselect")
     if not pre or pre["threshold"] is None:
         return {}
@@ -314,7 +342,10 @@ def recognizer_card(cfg: RecognizerTrainConfig, prepared: Prepared, metrics: dic
             row += f" {cv['per_class'][n]:.0%} |" if n in cv["per_class"] else " - |"
         lines.append(row)
     pre = metrics.get("preselect")
-    if pre:
+    if cfg.data.preselect_min_prob:
+        lines += ["", f"Pre-selection: **threshold {cfg.data.preselect_min_prob:.3f}**, given as data.preselect_min_prob "
+                  "(see the command above), not fitted on this run's drawings."]
+    elif pre:
         if pre["threshold"] is None:
             lines += ["", f"Pre-selection: no probability threshold makes pre-selecting {', '.join(pre['kinds'])} right "
                       f"{pre['target']:.0%} of the time on the canvas drawings; the studio never pre-selects a kind."]

@@ -49,7 +49,8 @@ def read_start_point(path: str | Path) -> StartPoint:
     except Exception as e:  # noqa: BLE001 - unpickling problems all mean the same here
         raise CheckpointError(f"run.init_from: {folder / TRAIN_STATE_FILE} cannot be loaded ({e}).", "It is damaged; choose another checkpoint.") from e
     history = state.get("history") or {}
-    return StartPoint(folder, info.method, list(info.kinds), int(state.get("step", 0)), trainer,
+    kinds = list(info.kinds) or list(info.meta.get("labels", []))  # a recognizer's "kinds" are its labels
+    return StartPoint(folder, info.method, kinds, int(state.get("step", 0)), trainer,
                       float(history.get("seconds", 0.0)), list(history.get("commands", [])))
 
 
