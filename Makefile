@@ -79,8 +79,8 @@ kind-%:
 	$(I) export --model $(WORK)/$*/model --folder $(BUNDLE)/$*
 
 # The sketch-to-picture models with crayons (configs/icanvas-256-crayon.yaml): one run per kind
-# from scratch, at the steps the bundled models were trained for. They are meant for a GPU
-# (the six runs took 7.5 min side by side on one); on 2 CPU cores each takes many hours.
+# from scratch, at the steps the bundled models were trained for. On a GPU the six runs took
+# 7.5 min side by side; on 2 CPU cores with bf16 instructions each takes about 2 hours.
 CRAYON_MODELS := shoe_handbag cat car face character
 CRAYON_STEPS_shoe_handbag := 2333
 CRAYON_STEPS_cat := 2208

@@ -155,16 +155,16 @@ TRAIN_PATHS = {  # label -> run settings; the first is the baseline the others a
 }
 
 
-def bench_training_paths(preset: str, steps: int, batch: int = 0) -> list[tuple]:
+def bench_training_paths(preset: str, steps: int, batch_size: int = 0) -> list[tuple]:
     """Images/s of one preset's training step on this CPU along each of TRAIN_PATHS, same data and seed
-    (``batch``: the batch size, 0 = the preset's)."""
+    (``batch_size``: 0 = the preset's)."""
     from icanvas.models.layers import set_upsampling_fold
     from icanvas.training.pix2pix import Pix2PixTrainer
 
     rows = []
     for label, run in TRAIN_PATHS.items():
         cfg = load_train_config(preset)
-        cfg = replace(cfg, run=replace(cfg.run, steps=1000, device="cpu", batch_size=batch or cfg.run.batch_size, **run))
+        cfg = replace(cfg, run=replace(cfg.run, steps=1000, device="cpu", batch_size=batch_size or cfg.run.batch_size, **run))
         size, bs = cfg.generator.image_size, cfg.run.batch_size
         rng = np.random.default_rng(0)
         batch = {"sketch": rng.uniform(-1, 1, (bs, 1, size, size)).astype(np.float32),

@@ -87,11 +87,16 @@ def test_written_model_files_are_readable_by_others(tmp_path):
     """A model folder written for sharing (or for a studio run by another user) is not owner-only."""
     import os
 
-    from icanvas.checkpoint import write_text_atomic
+    from torch import nn
+
+    from icanvas.checkpoint import save_pretrained, write_text_atomic
 
     old = os.umask(0o022)
     try:
         write_text_atomic(tmp_path / "card.md", "hello")
+        save_pretrained(nn.Linear(2, 2), tmp_path / "model", method="pix2pix", config={}, card="card", half=True)
     finally:
         os.umask(old)
     assert (tmp_path / "card.md").stat().st_mode & 0o777 == 0o644
+    for name in ("generator.safetensors", "config.json", "card.md"):  # the weights too, not only the text files
+        assert (tmp_path / "model" / name).stat().st_mode & 0o777 == 0o644, name

@@ -104,6 +104,7 @@ def save_pretrained(
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{WEIGHTS_FILE}.")
         os.close(fd)
         save_file(state, tmp, metadata={"format_version": str(FORMAT_VERSION), "method": method})
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp made it owner-only
         os.replace(tmp, folder / WEIGHTS_FILE)
         write_text_atomic(folder / CONFIG_FILE, json.dumps(doc, indent=2) + "\n")
         if card is not None:
