@@ -125,10 +125,10 @@ recognizer: $(DOODLES)/shoe.npy $(DOODLES)/handbag.npy $(DOODLES)/panda.npy
 	    $$(test -d $(WORK)/recognizer-fold$$k/checkpoint && echo --resume) || exit 1; done
 	.venv/bin/python benchmarks/recognizer.py --folds $(addprefix $(WORK)/recognizer-fold,$(REC_FOLDS)) \
 	    --threshold-out $(WORK)/recognizer-threshold.txt | tee $(WORK)/recognizer-cv.md
-	test -f $(WORK)/recognizer/model/config.json || $(I) train --config recognizer $(REC_DATA) --out $(WORK)/recognizer $(REC_TUNE) \
+	test -f $(WORK)/recognizer-tuned/model/config.json || $(I) train --config recognizer $(REC_DATA) --out $(WORK)/recognizer-tuned $(REC_TUNE) \
 	    --set data.canvas_fold=-1 --set data.preselect_min_prob=$$(cat $(WORK)/recognizer-threshold.txt) \
-	    $$(test -d $(WORK)/recognizer/checkpoint && echo --resume)
-	$(I) export --model $(WORK)/recognizer/model --folder $(BUNDLE)/recognizer
+	    $$(test -d $(WORK)/recognizer-tuned/checkpoint && echo --resume)
+	$(I) export --model $(WORK)/recognizer-tuned/model --folder $(BUNDLE)/recognizer
 	printf '\n## Cross-validation on the real stroke doodles (benchmarks/recognizer.py --folds)\n\n' >> $(BUNDLE)/recognizer/card.md
 	cat $(WORK)/recognizer-cv.md >> $(BUNDLE)/recognizer/card.md
 
