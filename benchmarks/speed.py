@@ -34,6 +34,7 @@ from icanvas.models.unet import UNetGenerator, count_parameters
 from icanvas.pipelines.sketch_to_image import SketchToImage
 from icanvas.runtime.onnx import OnnxBackend, TorchBackend, export_onnx
 from icanvas.runtime.quantize import int8_possible, quantize_onnx
+from icanvas.training.loop import cpu_has_bf16
 
 GENERATORS = {  # label -> preset whose generator is measured
     "reference pix2pix 256 (ngf 64, BN)": "pix2pix-reference",
@@ -218,7 +219,7 @@ def main() -> None:
         print(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]:.2f} | {r[4]:.0f} | {r[5]:.1f} | {r[6]:.1f}% |")
     preset = "icanvas-256-crayon"
     print(f"\nTraining paths of {preset} (the bundled models' recipe) on this CPU (one step, median of "
-          f"{args.train_steps}; same weights and batch; bf16: {'native' if torch.ops.mkldnn._is_mkldnn_bf16_supported() else 'emulated'}):\n")
+          f"{args.train_steps}; same weights and batch; bf16: {'native' if cpu_has_bf16() else 'emulated'}):\n")
     print("| path | px | batch | images/s | ms/step | speed-up |")
     print("|---|---:|---:|---:|---:|---:|")
     paths = bench_training_paths(preset, args.train_steps, args.train_batch)

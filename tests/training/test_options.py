@@ -45,6 +45,19 @@ def test_bf16_autocast_runs(prepared_dir, tmp_path):
     assert (res.model_dir / "generator.safetensors").is_file()
 
 
+def test_bf16_on_a_cpu_without_bf16_says_fp32_is_quicker(prepared_dir, tmp_path, monkeypatch, caplog):
+    import icanvas.training.loop as loop
+
+    monkeypatch.setattr(loop, "cpu_has_bf16", lambda: False)
+    with caplog.at_level("WARNING", logger="icanvas.train"):
+        run_training(load_train_config("tiny", FAST + ["run.precision=bf16", "run.device=cpu"]), [prepared_dir], tmp_path / "bf16")
+    assert "run.precision=fp32" in caplog.text and "no bf16 instructions" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="icanvas.train"):
+        run_training(load_train_config("tiny", FAST + ["run.device=cpu"]), [prepared_dir], tmp_path / "fp32")
+    assert "bf16" not in caplog.text
+
+
 def test_class_conditional_training(prepared_dir, tmp_path):
     cfg = load_train_config("tiny", FAST + ["data.kinds=[shape]", "generator.num_classes=1", "generator.class_film=true",
                                             "discriminator.kind_input=true"])

@@ -196,6 +196,11 @@ def _write_eval(metrics: dict[str, Any], step: int, elapsed: float, metrics_file
             writer.add_scalar(f"eval/{k}", v, step)
 
 
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AVX-512 BF16 or AMX); elsewhere bf16 autocast is emulated and slow."""
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
 def run_training(cfg: Any, data_dirs: list[Path], run_dir: Path, *, resume: bool = False, command: str = "",
                  stop_at: int | None = None, max_minutes: float = 0.0) -> TrainResult:
     """Train ``cfg`` on the prepared ``data_dirs``, writing everything under ``run_dir``.
@@ -224,7 +229,7 @@ def run_training(cfg: Any, data_dirs: list[Path], run_dir: Path, *, resume: bool
     recipe = get_method(cfg.method).recipe()
     prepared = recipe.prepare(cfg, data_dirs, device, info)
     set_upsampling_fold(prepared.trainer.modules_for_fingerprint(), cfg.run.fold_upsampling)
-    if cfg.run.precision == "bf16" and device.type == "cpu" and not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+    if cfg.run.precision == "bf16" and device.type == "cpu" and not cpu_has_bf16():
         log.warning("run.precision is bf16, but this CPU has no bf16 instructions (AVX-512 BF16 or AMX): "
                     "training will be slower than in fp32. Add --set run.precision=fp32.")
     final_eval: dict[str, Any] | None = None
