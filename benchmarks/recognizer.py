@@ -38,9 +38,8 @@ def cross_validation(runs: list[Path], threshold_out: Path | None) -> None:
 
     from icanvas.checkpoint import from_pretrained
     from icanvas.config import train_config_from_dict
-    from icanvas.data.quickdraw import fold_split
     from icanvas.eval.classification import classification_metrics, confusion_markdown, preselect_threshold
-    from icanvas.training.recognizer import _canvas_set
+    from icanvas.training.recognizer import canvas_set, canvas_test_mask
 
     probs, labels, names, cfg = [], [], None, None
     for run in runs:
@@ -49,8 +48,8 @@ def cross_validation(runs: list[Path], threshold_out: Path | None) -> None:
         if names is not None and info.meta["labels"] != names:
             raise SystemExit(f"{run} knows other labels than {runs[0]}.")
         names = info.meta["labels"]
-        images, lab = _canvas_set(cfg, names, cfg.model.image_size)
-        test = fold_split(lab, cfg.data.canvas_folds, cfg.run.seed) == cfg.data.canvas_fold
+        images, lab = canvas_set(cfg, names, cfg.model.image_size)
+        test = canvas_test_mask(cfg, lab)
         model.eval()
         with torch.inference_mode():
             probs.append(torch.softmax(model(torch.from_numpy(bitmaps_to_input(images[test]))), 1).numpy())

@@ -272,10 +272,8 @@ def _colour_strokes(
     sw = _sample(work)
     paper = sw >= _INK_LEVEL
     found = bool(paper.any())
-    if white and not inverted:
-        paper_rgb = np.full(3, 255.0)
-    else:
-        paper_rgb = _masked_median(_sample(rgb), paper) if found else np.full(3, 0.0 if inverted else 255.0)
+    measured = found and not (white and not inverted)  # a drawing app's white board needs no measuring
+    paper_rgb = _masked_median(_sample(rgb), paper) if measured else np.full(3, 0.0 if inverted else 255.0)
     if bg is None and not inverted and (paper_rgb == 255).all():  # white paper: nothing to balance, same figures sooner
         top, bottom = _channel_max_min(rgb)
         return (cv2.subtract(top, bottom) > _CHROMA) & (cv2.subtract(255, bottom) > _COLOR_DIST), rgb

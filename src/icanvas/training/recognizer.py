@@ -128,7 +128,7 @@ class RecognizerTrainer:
 # ----------------------------------------------------------------------------- recipe
 
 
-def _canvas_set(cfg: RecognizerTrainConfig, names: list[str], size: int) -> tuple[np.ndarray, np.ndarray]:
+def canvas_set(cfg: RecognizerTrainConfig, names: list[str], size: int) -> tuple[np.ndarray, np.ndarray]:
     """Stroke drawings of known classes drawn on the canvas and reduced like the pipeline does: ((M, S, S) uint8, (M,) labels)."""
     folder = Path(cfg.data.canvas_test)
     if not folder.is_dir():
@@ -146,6 +146,11 @@ def _canvas_set(cfg: RecognizerTrainConfig, names: list[str], size: int) -> tupl
     if not images:
         raise DatasetError(f"{folder} has no stroke file for any of {', '.join(names)}.", "Name the files <class>.ndjson, or set data.canvas_test to ''.")
     return np.stack(images), np.asarray(labels, np.int64)
+
+
+def canvas_test_mask(cfg: RecognizerTrainConfig, labels: np.ndarray) -> np.ndarray:
+    """Which of the canvas drawings (their ``labels``) a cross-validation run keeps as its test set: its fold's."""
+    return fold_split(labels, cfg.data.canvas_folds, cfg.run.seed) == cfg.data.canvas_fold
 
 
 def near_copies(images: np.ndarray, labels: np.ndarray, probes: np.ndarray, probe_labels: np.ndarray,
@@ -219,7 +224,7 @@ def prepare_recognizer(cfg: RecognizerTrainConfig, data_dirs: list[Path], device
     size = cfg.model.image_size
     images = resize_bitmaps(images28, size)  # (N, S, S) 255 paper
     train_idx, held_idx = holdout_split(labels, cfg.data.holdout, cfg.run.seed)
-    canvas = _canvas_set(cfg, names, size) if cfg.data.canvas_test else None
+    canvas = canvas_set(cfg, names, size) if cfg.data.canvas_test else None
     dropped = np.zeros(0, np.int64)
     if canvas is not None:  # never train on bitmaps that copy a canvas drawing
         dropped = np.intersect1d(near_copies(images, labels, *canvas), train_idx)
@@ -228,14 +233,13 @@ def prepare_recognizer(cfg: RecognizerTrainConfig, data_dirs: list[Path], device
     preferred = np.zeros(len(train_idx), bool)
     fold_line = ""
     if canvas is not None and cfg.data.canvas_folds:  # cross-validation: train on the other folds' canvas drawings
-        fold = fold_split(canvas[1], cfg.data.canvas_folds, cfg.run.seed)
-        test = fold == cfg.data.canvas_fold
+        test = canvas_test_mask(cfg, canvas[1])
         train_images = np.concatenate([train_images, canvas[0][~test]])
         train_labels = np.concatenate([train_labels, canvas[1][~test]])
         preferred = np.concatenate([preferred, np.isin(canvas[1][~test], [names.index(n) for n in synthetic])])
         fold_line = (f"- Cross-validation: the canvas drawings dealt into {cfg.data.canvas_folds} folds per class (seed {cfg.run.seed}); "
                      + (f"trained on the {int((~test).sum())} drawings of every fold but fold {cfg.data.canvas_fold}, tested on its "
-                        f"{int(test.sum())}" if test.any() else f"trained on all {len(fold)} of them; no canvas test set")
+                        f"{int(test.sum())}" if test.any() else f"trained on all {len(test)} of them; no canvas test set")
                      + (f"; the real doodles of {', '.join(synthetic)} are drawn {cfg.data.canvas_share:.0%} of their class's turns"
                         if preferred.any() else ""))
         canvas = (canvas[0][test], canvas[1][test]) if test.any() else None
