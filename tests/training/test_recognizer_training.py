@@ -184,5 +184,9 @@ def test_cross_validation_trains_on_the_other_folds_and_tests_on_its_own(doodles
     meta = json.loads((res.model_dir / "config.json").read_text())["meta"]
     assert meta["train_examples"] == one_fold + 6 and meta["preselect_min_prob"] == 0.8 and meta["preselect_kinds"] == ["circle"]
     assert "no canvas test set" in (res.model_dir / "card.md").read_text()
+    # a model folder (a bundled recognizer) is a start point too: its weights, no training state
+    again = run_training(load_train_config("recognizer", base + ["data.canvas_fold=-1", "run.steps=2", f"run.init_from={res.model_dir}"]),
+                         [doodles / "bitmaps"], tmp_path / "again")
+    assert f"the model folder `{res.model_dir}`" in (again.model_dir / "card.md").read_text()
     with pytest.raises(Exception, match="canvas_fold"):
         load_train_config("recognizer", ["data.canvas_folds=3", "data.canvas_fold=3", "data.canvas_test=x"])

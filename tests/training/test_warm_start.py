@@ -59,12 +59,31 @@ def test_init_from_run_writes_where_it_started_on_the_card(two_kind_run, tmp_pat
     assert "Started from the weights of" in (res.model_dir / "card.md").read_text()
 
 
+def test_init_from_a_model_folder_takes_its_generator_and_a_fresh_discriminator(two_kind_run, tmp_path):
+    run, blob = two_kind_run
+    start = read_start_point(run / "model")  # what a bundled model folder holds: config.json + generator.safetensors
+    assert start.model_only and set(start.trainer) == {"generator"} and start.kinds == ["shape", "blob"]
+    from_run = read_start_point(run).trainer
+    cfg = load_train_config("tiny", FAST + KINDED + ["data.kinds=[blob]", "generator.num_classes=1"])
+    trainer = Pix2PixTrainer(cfg, torch.device("cpu"))
+    d_before = {k: v.clone() for k, v in trainer.D.state_dict().items()}
+    trainer.warm_start(start.trainer, start.kinds)
+    g, g_src = trainer.G.state_dict(), start.trainer["generator"]
+    assert torch.equal(g["class_embed.weight"][0], g_src["class_embed.weight"][1])
+    assert all(torch.equal(g[k], g_src[k]) for k in g if k != "class_embed.weight" and not k.startswith("film."))
+    assert all(torch.equal(v, d_before[k]) for k, v in trainer.D.state_dict().items())  # D untouched
+    assert not torch.equal(trainer.D.state_dict()[next(iter(d_before))], from_run["discriminator"][next(iter(d_before))])
+    res = run_training(load_train_config("tiny", FAST + KINDED + ["data.kinds=[blob]", "generator.num_classes=1",
+                                                                 f"run.init_from={run / 'model'}"]), [blob], tmp_path / "fine")
+    assert "the model folder" in (res.model_dir / "card.md").read_text()
+
+
 def test_init_from_errors_say_what_is_wrong(two_kind_run, tmp_path):
     run, blob = two_kind_run
     with pytest.raises(ConfigError, match="does not draw cat"):
         cfg = load_train_config("tiny", FAST + KINDED + ["data.kinds=[cat]", "generator.num_classes=1"])
         Pix2PixTrainer(cfg, torch.device("cpu")).warm_start(read_start_point(run).trainer, ["shape", "blob"])
-    with pytest.raises(ConfigError, match="holds no train_state.pt"):
+    with pytest.raises(ConfigError, match="holds no train_state.pt and is not a model folder"):
         read_start_point(tmp_path)
     wider = load_train_config("tiny", FAST + KINDED + ["data.kinds=[blob]", "generator.num_classes=1", "generator.ngf=8",
                                                       f"run.init_from={run}"])

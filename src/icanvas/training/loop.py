@@ -131,6 +131,8 @@ def _warm_start(cfg: Any, prepared: Any) -> str:
     prepared.trainer.warm_start(start.trainer, start.kinds)
     notes = ([f"{start.seconds / 60:.1f} min of training"] if start.seconds else []) + \
         ([f"started with `{start.commands[0]}`"] if start.commands else [])
+    if start.model_only:
+        return f"the model folder `{start.folder}` (its generator; the discriminator started from random weights)"
     return f"`{start.folder}` at step {start.step}" + (f" ({'; '.join(notes)})" if notes else "")
 
 

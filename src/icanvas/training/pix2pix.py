@@ -200,12 +200,14 @@ class Pix2PixTrainer:
         """Start from another pix2pix run's weights (see :mod:`.warm_start`); kind tables follow ``data.kinds``."""
         from icanvas.training.warm_start import kind_rows, load_matching
 
-        g_src, d_src = state["generator"], state["discriminator"]
+        g_src, d_src = state["generator"], state.get("discriminator")  # no discriminator: a model folder
         rows = kind_rows(source_kinds, list(self.cfg.data.kinds)) if self.cfg.generator.num_classes else []
         g_map = {k: (0, rows) for k in g_src if k == "class_embed.weight" or (k.startswith("film.") and k.endswith(".weight"))}
         load_matching(unwrap(self.G), g_src, g_map if rows else {})
         if self.ema is not None:
             self.ema.load_state_dict(unwrap(self.G).state_dict())
+        if d_src is None:  # the discriminator keeps its random weights
+            return
         d = unwrap(self.D)
         own = d.state_dict()
         first = next(k for k, v in own.items() if v.ndim == 4)  # the first conv sees the inputs

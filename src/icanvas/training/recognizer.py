@@ -122,7 +122,7 @@ class RecognizerTrainer:
         if source_labels != self.labels:
             raise ConfigError(f"run.init_from: the source recognizer knows {', '.join(source_labels) or 'no named labels'}, "
                               f"and this run learns {', '.join(self.labels)}.", "Start from a run over the same classes.")
-        load_matching(unwrap(self.net), state["net"], {})
+        load_matching(unwrap(self.net), state["net"] if "net" in state else state["generator"], {})  # a model folder's weights
 
 
 # ----------------------------------------------------------------------------- recipe

@@ -2,7 +2,8 @@
 fine-tuned from a class-conditional run.
 
 The source is a run folder or its ``checkpoint/`` folder (``train_state.pt`` holds both
-networks). Weights whose name and shape match are copied. Tables indexed by kind (the
+networks), or a model folder (``config.json`` + ``generator.safetensors``, e.g. a bundled model): then
+only the generator starts from it and the discriminator starts from random weights. Weights whose name and shape match are copied. Tables indexed by kind (the
 generator's class embedding and FiLM tables, the discriminator's kind input planes) are copied
 row by row for the kinds the new run trains, looked up by name, so a run with
 ``data.kinds: [cat]`` starts from exactly what the source learnt for "cat". Optimiser state,
@@ -16,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file
 from torch import nn
 
-from icanvas.checkpoint import TRAIN_STATE_FILE, read_model_info
+from icanvas.checkpoint import CONFIG_FILE, TRAIN_STATE_FILE, WEIGHTS_FILE, read_model_info
 from icanvas.errors import CheckpointError, ConfigError, ICanvasError
 
 
@@ -28,18 +31,23 @@ class StartPoint:
     method: str
     kinds: list[str]
     step: int
-    trainer: dict[str, Any]  # the source trainer's state_dict
+    trainer: dict[str, Any]  # the source trainer's state_dict (only "generator" for a model folder)
     seconds: float = 0.0  # training time behind the source checkpoint
     commands: list[str] = field(default_factory=list)  # the commands that trained it
+    model_only: bool = False  # a model folder: the generator's weights only, no step or training state
 
 
 def read_start_point(path: str | Path) -> StartPoint:
-    """The checkpoint under ``path`` (a run folder or a checkpoint folder), with a clear error when there is none."""
+    """The checkpoint under ``path`` (a run folder or a checkpoint folder), or the model folder at ``path``,
+    with a clear error when there is neither."""
     p = Path(path)
     folder = next((c for c in (p / "checkpoint", p) if (c / TRAIN_STATE_FILE).is_file()), None)
     if folder is None:
-        raise ConfigError(f"run.init_from: {p} holds no {TRAIN_STATE_FILE}.",
-                          "Point it at a training run folder (RUN_DIR) or its RUN_DIR/checkpoint.")
+        if (p / CONFIG_FILE).is_file() and (p / WEIGHTS_FILE).is_file():
+            return _model_start_point(p)
+        raise ConfigError(f"run.init_from: {p} holds no {TRAIN_STATE_FILE} and is not a model folder.",
+                          "Point it at a training run folder (RUN_DIR), its RUN_DIR/checkpoint, or a model folder "
+                          f"({CONFIG_FILE} + {WEIGHTS_FILE}, e.g. RUN_DIR/model or a bundled model).")
     try:
         info = read_model_info(folder)
         state = torch.load(folder / TRAIN_STATE_FILE, map_location="cpu", weights_only=False)
@@ -52,6 +60,19 @@ def read_start_point(path: str | Path) -> StartPoint:
     kinds = list(info.kinds) or list(info.meta.get("labels", []))  # a recognizer's "kinds" are its labels
     return StartPoint(folder, info.method, kinds, int(state.get("step", 0)), trainer,
                       float(history.get("seconds", 0.0)), list(history.get("commands", [])))
+
+
+def _model_start_point(folder: Path) -> StartPoint:
+    """A model folder as a start point: its generator's weights (fp16 ones widened to fp32), nothing else."""
+    info = read_model_info(folder)
+    try:
+        weights = load_file(str(folder / WEIGHTS_FILE), device="cpu")
+    except (SafetensorError, OSError, ValueError) as e:
+        raise CheckpointError(f"run.init_from: {folder / WEIGHTS_FILE} cannot be read ({e}).",
+                              "The file is damaged or incomplete; restore it or choose another model.") from e
+    weights = {k: v.float() if v.is_floating_point() else v for k, v in weights.items()}
+    kinds = list(info.kinds) or list(info.meta.get("labels", []))
+    return StartPoint(folder, info.method, kinds, 0, {"generator": weights}, model_only=True)
 
 
 def kind_rows(source_kinds: list[str], kinds: list[str]) -> list[int]:
