@@ -81,3 +81,36 @@ def test_no_hints_keep_the_photo():
 def test_nearest_crayon():
     assert nearest_crayon(np.array(crayon_rgb("green"), np.uint8)) == "green"
     assert nearest_crayon(np.array([10, 10, 10], np.uint8)) == "black"
+
+
+def test_crayon_hints_with_a_subject_recolour_the_subject_and_not_the_scenery():
+    """hints.region "subject": a square drawn round a disc (the subject) and the grass beside it; only the disc
+    takes the crayon's colour, and the scribbles sit on it."""
+    size = 128
+    sketch = np.full((size, size), 255, np.uint8)
+    cv2.rectangle(sketch, (10, 10), (117, 117), 0, 2)
+    photo = np.full((size, size, 3), (60, 140, 60), np.uint8)  # green scenery
+    cv2.circle(photo, (50, 64), 30, (235, 235, 235), -1)  # a white subject
+    subject = np.zeros((size, size), np.uint8)
+    cv2.circle(subject, (50, 64), 30, 1, -1)
+    subject = subject.astype(bool)
+    cfg = HintConfig(enabled=True, style="crayon", region="subject", max_strokes=3, stroke_width=6, p_none=0.0, natural_p=0.0)
+    rng = np.random.default_rng(3)
+    scenery = object_mask(sketch) & ~cv2.dilate(subject.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+    for _ in range(8):
+        target, colors, mask = crayon_hints(sketch, photo, cfg, rng, subject)
+        assert mask.any() and not (mask & ~subject).any()  # scribbles on the subject only
+        assert np.abs(target[scenery].astype(int) - photo[scenery]).max() <= 2  # the grass keeps its colour (Lab round trip)
+        hint = tuple(int(c) for c in colors[mask][0])
+        if hint not in (crayon_rgb("black"), crayon_rgb("brown")):
+            got = target[subject].mean(axis=0)
+            assert abs((_hue(got) - _hue(hint) + 180) % 360 - 180) < 25
+    # without the subject ("drawing"), the grass inside the outline is recoloured too
+    target, _, _ = crayon_hints(sketch, photo, HintConfig(enabled=True, style="crayon", max_strokes=3, p_none=0.0, natural_p=0.0),
+                                np.random.default_rng(3))
+    assert np.abs(target[scenery].astype(int) - photo[scenery]).max() > 20
+    # a subject that covers almost none of the drawn object is ignored
+    speck = np.zeros_like(subject)
+    speck[60:62, 60:62] = True
+    target, _, mask = crayon_hints(sketch, photo, cfg, np.random.default_rng(3), speck)
+    assert (mask & ~speck).any()

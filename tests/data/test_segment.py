@@ -138,3 +138,12 @@ def test_subject_square_without_an_object_is_the_centred_square() -> None:
     assert subject_square(flat) == (20, 0, 60)
     with pytest.raises(ConfigError):
         subject_square(flat, margin=-0.1)
+
+
+def test_subject_masks_find_each_photos_subject() -> None:
+    from icanvas.data.segment import subject_masks
+
+    pairs = [object_on_noise(seed=s, centre_y=0.5 + 0.05 * s) for s in range(3)]
+    masks = subject_masks(np.stack([p for p, _ in pairs]), workers=2)
+    assert masks.shape == (3, 128, 128) and masks.dtype == bool
+    assert all(iou(m, truth) > 0.9 for m, (_, truth) in zip(masks, pairs))

@@ -1,6 +1,7 @@
 """The sharper pix2pix recipe: multi-scale discriminator, feature matching, EMA of G, NHWC, threaded batches."""
 
 import numpy as np
+import pytest
 import torch
 
 from icanvas.config import load_train_config
@@ -63,6 +64,41 @@ def test_threaded_batches_equal_the_single_threaded_ones(prepared_dir):
     many = PairBatcher(data, dataclasses.replace(cfg.data, workers=3), cfg.hints, None, seed=3)
     a, b = one.batch(2, 5), many.batch(2, 5)
     assert all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_crayons_on_the_subject_find_each_training_photos_subject_once(prepared_dir):
+    """hints.region=subject: the batcher finds the photos' subjects on first use (not for the preview), and
+    every scribble of a batch sits on the subject of its (flipped, cropped) photo."""
+    crayon = ["hints.enabled=true", "generator.hint_channels=4", "hints.style=crayon", "hints.p_none=0", "data.load_size=36"]
+    data = load_pairs([prepared_dir], "train", 32)
+    plain = load_train_config("tiny", crayon)
+    assert PairBatcher(data, plain.data, plain.hints, None, seed=3).subjects() is None
+    cfg = load_train_config("tiny", crayon + ["hints.region=subject"])
+    b = PairBatcher(data, cfg.data, cfg.hints, None, seed=3)
+    assert b._subjects is None  # nothing found before it is needed
+    b._make(0, np.random.default_rng(0), augment=False)
+    assert b._subjects is None
+    subjects = b.subjects()
+    assert subjects.shape == data.sketches.shape and subjects.dtype == bool and b.subjects() is subjects
+    assert b.batch(0, 4)["hint"][:, 3].any()
+    # the subject moves with its photo: with the left half as every subject, a flipped example's scribbles are on the right
+    flat = load_train_config("tiny", crayon[:-1] + ["hints.region=subject", "hints.natural_p=0"])
+    b = PairBatcher(data, flat.data, flat.hints, None, seed=3)
+    b._subjects = np.zeros(data.sketches.shape, bool)
+    b._subjects[:, :, :16] = True
+    sides = set()
+    for pos in range(16):
+        i, ex = b._index(pos), b.example(pos)
+        sketch = np.rint((ex["sketch"][0] + 1) * 127.5).astype(np.uint8)
+        flipped = not np.array_equal(sketch, data.sketches[i])
+        assert flipped == np.array_equal(sketch, data.sketches[i][:, ::-1]) or np.array_equal(data.sketches[i], data.sketches[i][:, ::-1])
+        mask = ex["hint"][3] > 0
+        if mask.any():
+            assert not mask[:, 16:].any() if not flipped else not mask[:, :16].any()
+            sides.add(flipped)
+    assert sides == {False, True}
+    with pytest.raises(Exception, match="hints.region"):
+        load_train_config("tiny", crayon + ["hints.region=sky"])
 
 
 def eval_row(line: str) -> dict:

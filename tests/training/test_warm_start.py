@@ -78,6 +78,29 @@ def test_init_from_a_model_folder_takes_its_generator_and_a_fresh_discriminator(
     assert "the model folder" in (res.model_dir / "card.md").read_text()
 
 
+def test_a_model_without_crayons_starts_a_model_with_them(two_kind_run):
+    """Colour-hint inputs added to a model folder without them start at zero: the same pictures until trained."""
+    run, _ = two_kind_run
+    start = read_start_point(run / "model")
+    cfg = load_train_config("tiny", FAST + KINDED + ["data.kinds=[blob]", "generator.num_classes=1", "generator.hint_channels=4",
+                                                     "hints.enabled=true"])
+    trainer = Pix2PixTrainer(cfg, torch.device("cpu"))
+    trainer.warm_start(start.trainer, start.kinds)
+    first = next(k for k, v in trainer.G.state_dict().items() if v.ndim == 4)
+    w, w_src = trainer.G.state_dict()[first], start.trainer["generator"][first]
+    assert w.shape[1] == w_src.shape[1] + 4 and torch.equal(w[:, : w_src.shape[1]], w_src) and not w[:, w_src.shape[1]:].any()
+    from icanvas.checkpoint import from_pretrained
+
+    source, _ = from_pretrained(run / "model")
+    trainer.G.eval()
+    x, kind = torch.rand(2, 1, 32, 32) * 2 - 1, torch.tensor([0, 0])
+    with torch.no_grad():
+        assert torch.allclose(trainer.G(torch.cat([x, torch.zeros(2, 4, 32, 32)], 1), kind), source(x, torch.tensor([1, 1])), atol=1e-5)
+    fewer = load_train_config("tiny", FAST + KINDED + ["data.kinds=[blob]", "generator.num_classes=1", "generator.in_channels=2"])
+    with pytest.raises(ConfigError, match="in the source and"):  # only hint channels may be added, never other inputs removed
+        Pix2PixTrainer(fewer, torch.device("cpu")).warm_start(start.trainer, start.kinds)
+
+
 def test_init_from_errors_say_what_is_wrong(two_kind_run, tmp_path):
     run, blob = two_kind_run
     with pytest.raises(ConfigError, match="does not draw cat"):

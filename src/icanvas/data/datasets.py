@@ -9,6 +9,7 @@ processes that share the work.
 from __future__ import annotations
 
 import json
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ import numpy as np
 
 from icanvas.data.edges import ink_span, resize_sketch
 from icanvas.data.hints import crayon_hints, encode_hints, sample_hints
+from icanvas.data.segment import subject_masks
 from icanvas.errors import DatasetError
 from icanvas.methods.pix2pix import DataConfig, HintConfig
 
@@ -141,6 +143,17 @@ class PairBatcher:
         self.seed, self.rank, self.world = seed, rank, world_size
         self._index = EpochOrder(len(data), seed)
         self._pool: ThreadPoolExecutor | None = None
+        self._subjects: np.ndarray | None = None  # (N, S, S) bool photo subjects, found on first use
+        self._subjects_lock = threading.Lock()
+
+    def subjects(self) -> np.ndarray | None:
+        """Each training photo's subject ((N, S, S) bool) when crayon hints recolour the subject only, else None."""
+        if not (self.hints.enabled and self.hints.style == "crayon" and self.hints.region == "subject"):
+            return None
+        with self._subjects_lock:
+            if self._subjects is None:
+                self._subjects = subject_masks(self.data.photos, workers=max(2, self.cfg.workers))
+        return self._subjects
 
     def example(self, position: int) -> dict[str, np.ndarray]:
         """The augmented training example for global sample ``position`` (deterministic)."""
@@ -148,6 +161,8 @@ class PairBatcher:
 
     def _make(self, i: int, rng: np.random.Generator, augment: bool) -> dict[str, np.ndarray]:
         sketch, photo = self.data.sketches[i], self.data.photos[i]
+        subjects = self.subjects() if augment else None
+        subject = None if subjects is None else subjects[i]  # (S, S) bool, moved with the photo
         size = sketch.shape[0]
         if augment and self.cfg.load_size > size:
             ls = self.cfg.load_size
@@ -155,8 +170,12 @@ class PairBatcher:
             big_s = resize_sketch(sketch, ls, ls)
             y, x = rng.integers(0, ls - size + 1, size=2)
             photo, sketch = big_p[y : y + size, x : x + size], big_s[y : y + size, x : x + size]
+            if subject is not None:
+                big_m = cv2.resize(subject.astype(np.uint8), (ls, ls), interpolation=cv2.INTER_NEAREST)
+                subject = big_m[y : y + size, x : x + size] > 0
         if augment and self.cfg.flip and rng.random() < 0.5:
             photo, sketch = photo[:, ::-1], sketch[:, ::-1]
+            subject = None if subject is None else subject[:, ::-1]
         sketch = np.ascontiguousarray(sketch)
         photo = np.ascontiguousarray(photo)
         if augment and self.sketchify is not None:
@@ -166,7 +185,7 @@ class PairBatcher:
             if not augment:
                 colors, mask = np.zeros_like(photo), np.zeros(sketch.shape, bool)
             elif self.hints.style == "crayon":  # the picture to learn becomes the crayon's colour
-                photo, colors, mask = crayon_hints(sketch, photo, self.hints, rng)
+                photo, colors, mask = crayon_hints(sketch, photo, self.hints, rng, subject)
             else:
                 colors, mask = sample_hints(photo, self.hints, rng)
             hint = encode_hints(colors, mask)  # (4, S, S)

@@ -20,6 +20,9 @@ from icanvas.methods.pix2pix import HintConfig
 HINT_CHANNELS = 4  # R, G, B (in [-1, 1], 0 where empty) + mask (0 or 1)
 
 
+MIN_SUBJECT = 0.05  # share of the drawn object the photo's subject must cover to narrow the recolouring to it
+
+
 def sample_hints(photo: np.ndarray, cfg: HintConfig, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Draw up to ``cfg.max_strokes`` short strokes coloured like the photo beneath them.
 
@@ -125,13 +128,15 @@ def nearest_crayon(rgb: np.ndarray) -> str:
 
 
 def crayon_hints(
-    sketch: np.ndarray, photo: np.ndarray, cfg: HintConfig, rng: np.random.Generator
+    sketch: np.ndarray, photo: np.ndarray, cfg: HintConfig, rng: np.random.Generator, subject: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Training hints as a child gives them: scribbles of one crayon inside the drawn object.
 
     ``sketch`` (H, W) uint8 lines, ``photo`` (H, W, 3) uint8. The crayon is random (or, with
     probability ``cfg.natural_p``, the one nearest the object's own colour) and the photo's
     object is recoloured to it, so the model learns that the crayon decides the colour.
+    ``subject`` ((H, W) bool, for ``cfg.region == "subject"``) narrows the object to the photo's
+    subject, unless that leaves almost nothing of it.
     Returns ``(photo, colors, mask)``: the (possibly recoloured) photo, (H, W, 3) uint8 hint
     colours and (H, W) bool mask.
     """
@@ -140,6 +145,8 @@ def crayon_hints(
     if cfg.max_strokes == 0 or rng.random() < cfg.p_none:
         return empty
     obj = object_mask(sketch)
+    if subject is not None and np.count_nonzero(obj & subject) >= MIN_SUBJECT * np.count_nonzero(obj):
+        obj = obj & subject
     region = obj & (sketch >= 128)  # the object's paper, not its lines
     if np.count_nonzero(region) < 64:
         return empty

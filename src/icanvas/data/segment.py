@@ -21,6 +21,8 @@ child's drawing.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import cv2
 import numpy as np
 
@@ -154,3 +156,14 @@ def subject_square(photo: np.ndarray, *, init: str = "auto", margin: float = SUB
     left = int(np.clip(round((x0 + x1 - side) / 2), 0, w - side))
     top = int(np.clip(round((y0 + y1 - side) / 2), 0, h - side))
     return left, top, side
+
+
+def subject_masks(photos: np.ndarray, *, workers: int = 2) -> np.ndarray:
+    """(N, H, W, 3) uint8 photos -> (N, H, W) bool: each photo's subject as :func:`remove_background`
+    finds it (init "auto"; the whole photo where it finds none). OpenCV releases the GIL, so
+    ``workers`` threads share the work."""
+    out = np.zeros(photos.shape[:3], bool)
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for i, (_, mask) in enumerate(pool.map(remove_background, photos)):
+            out[i] = mask
+    return out

@@ -101,9 +101,14 @@ class HintConfig:
     p_none: float = 0.3  # probability of an image with no hints at all
     natural_p: float = 0.3  # crayon only: share of hinted images whose crayon is the one nearest the object's own colour
     lightness: float = 0.8  # crayon only: share of the object's lightness gap to the crayon that recolouring closes (hue and chroma: all)
+    # crayon only: what is recoloured. "drawing": the inside of the drawn outlines; "subject": only the part
+    # of it that is the photo's subject (GrabCut, as in background removal), for photos whose outlines
+    # enclose scenery too (a panda among bamboo); the scribbles then sit on the subject as well
+    region: str = "drawing"
 
     def __post_init__(self) -> None:
         one_of(self.style, ("photo", "crayon"), "hints.style")
+        one_of(self.region, ("drawing", "subject"), "hints.region")
         check(self.max_strokes >= 0, "hints.max_strokes", "must be >= 0")
         check(self.stroke_width >= 1, "hints.stroke_width", "must be >= 1 px")
         check(0.0 <= self.p_none <= 1.0, "hints.p_none", "a probability in [0, 1]")

@@ -203,7 +203,8 @@ class Pix2PixTrainer:
         g_src, d_src = state["generator"], state.get("discriminator")  # no discriminator: a model folder
         rows = kind_rows(source_kinds, list(self.cfg.data.kinds)) if self.cfg.generator.num_classes else []
         g_map = {k: (0, rows) for k in g_src if k == "class_embed.weight" or (k.startswith("film.") and k.endswith(".weight"))}
-        load_matching(unwrap(self.G), g_src, g_map if rows else {})
+        first = next(k for k, v in unwrap(self.G).state_dict().items() if v.ndim == 4)  # the conv that sees sketch (+ hints)
+        load_matching(unwrap(self.G), g_src, g_map if rows else {}, widen=first if self.cfg.generator.hint_channels else "")
         if self.ema is not None:
             self.ema.load_state_dict(unwrap(self.G).state_dict())
         if d_src is None:  # the discriminator keeps its random weights

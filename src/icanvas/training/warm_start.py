@@ -85,10 +85,13 @@ def kind_rows(source_kinds: list[str], kinds: list[str]) -> list[int]:
 
 
 def load_matching(module: nn.Module, source: dict[str, torch.Tensor], remap: dict[str, tuple[int, list[int]]],
-                  fresh: frozenset[str] = frozenset()) -> None:
+                  fresh: frozenset[str] = frozenset(), widen: str = "") -> None:
     """Copy ``source`` into ``module``: equal shapes as they are, names in ``remap`` as ``source[name]``
-    indexed along (dim, indices), names in ``fresh`` left as initialised. Any other difference is an
-    error naming the first mismatched tensor."""
+    indexed along (dim, indices), names in ``fresh`` left as initialised. The conv weight named
+    ``widen`` may have more input channels here than in the source (colour hints added to a model
+    without them): the source's go first and the new ones start at zero, so the new inputs change
+    nothing until training teaches them. Any other difference is an error naming the first
+    mismatched tensor."""
     own = {k: v for k, v in module.state_dict().items() if k not in fresh}
     missing = sorted(set(own) - set(source))
     if missing:
@@ -100,6 +103,8 @@ def load_matching(module: nn.Module, source: dict[str, torch.Tensor], remap: dic
         if name in remap:
             dim, index = remap[name]
             theirs = theirs.index_select(dim, torch.tensor(index, dtype=torch.long))
+        if name == widen and theirs.ndim == 4 and theirs.shape[1] < mine.shape[1] and theirs.shape[2:] == mine.shape[2:]:
+            theirs = torch.cat([theirs, theirs.new_zeros(theirs.shape[0], mine.shape[1] - theirs.shape[1], *theirs.shape[2:])], 1)
         if theirs.shape != mine.shape:
             raise ConfigError(f"run.init_from: {name!r} is {tuple(theirs.shape)} in the source and {tuple(mine.shape)} here.",
                               "Start from a run of the same architecture (generator and discriminator settings).")
