@@ -152,7 +152,7 @@ class PairBatcher:
             return None
         with self._subjects_lock:
             if self._subjects is None:
-                self._subjects = subject_masks(self.data.photos, workers=max(2, self.cfg.workers))
+                self._subjects = subject_masks(self.data.photos, workers=max(2, self.cfg.workers), progress=self.rank == 0)
         return self._subjects
 
     def example(self, position: int) -> dict[str, np.ndarray]:
