@@ -101,6 +101,27 @@ def test_a_model_without_crayons_starts_a_model_with_them(two_kind_run):
         Pix2PixTrainer(fewer, torch.device("cpu")).warm_start(start.trainer, start.kinds)
 
 
+def test_a_new_kind_starts_from_another_kind_of_the_source(two_kind_run, shapes_dir, tmp_path):
+    """run.init_kinds=[cat=blob]: a kind the source never drew starts from what it learnt for another."""
+    run, _ = two_kind_run
+    start = read_start_point(run)
+    cfg = load_train_config("tiny", FAST + KINDED + ["data.kinds=[cat]", "generator.num_classes=1", "run.init_kinds=[cat=blob]"])
+    trainer = Pix2PixTrainer(cfg, torch.device("cpu"))
+    trainer.warm_start(start.trainer, start.kinds)
+    assert torch.equal(trainer.G.state_dict()["class_embed.weight"][0], start.trainer["generator"]["class_embed.weight"][1])
+    cat = tmp_path / "cat"
+    prepare_dataset(shapes_dir, cat, PrepareOptions(size=32, val_fraction=0.25, kind="cat", data_terms="synthetic"), workers=1, progress=False)
+    res = run_training(load_train_config("tiny", FAST + KINDED + ["data.kinds=[cat]", "generator.num_classes=1",
+                                                                 "run.init_kinds=[cat=blob]", f"run.init_from={run / 'model'}"]),
+                       [cat], tmp_path / "run")
+    assert "its blob for cat" in (res.model_dir / "card.md").read_text()
+    with pytest.raises(ConfigError, match="run.init_kinds=\\[cat=KIND\\]"):
+        Pix2PixTrainer(load_train_config("tiny", FAST + KINDED + ["data.kinds=[cat]", "generator.num_classes=1"]),
+                       torch.device("cpu")).warm_start(start.trainer, start.kinds)
+    with pytest.raises(ConfigError, match="new=source"):
+        load_train_config("tiny", ["run.init_kinds=[cat]"])
+
+
 def test_init_from_errors_say_what_is_wrong(two_kind_run, tmp_path):
     run, blob = two_kind_run
     with pytest.raises(ConfigError, match="does not draw cat"):

@@ -54,7 +54,10 @@ class RunConfig:
     num_samples: int = 8  # rows in a sample grid
     threads: int = 0  # torch CPU threads; 0 = all cores of this process
     eval_every: int = 0  # steps between held-out evaluations (methods that have one); 0 = only after the last step
-    init_from: str = ""  # a run folder (or its checkpoint/) whose weights a new run starts from; "" = random init
+    init_from: str = ""  # a run folder (or its checkpoint/, or a model folder) whose weights a new run starts from; "" = random init
+    # with init_from: kinds this run learns that the source does not draw, as "new=source" (e.g. [panda=cat]):
+    # the new kind starts from what the source learnt for the other
+    init_kinds: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check(self.steps >= 1, "run.steps", "must be >= 1")
@@ -63,6 +66,12 @@ class RunConfig:
         one_of(self.precision, ("fp32", "bf16"), "run.precision")
         check(self.log_every >= 1 and self.checkpoint_every >= 1, "run.log_every", "intervals must be >= 1")
         check(self.eval_every >= 0, "run.eval_every", "must be >= 0")
+        check(all(e.count("=") == 1 and all(e.split("=")) for e in self.init_kinds), "run.init_kinds",
+              "entries are new=source, e.g. [panda=cat]")
+
+    def kind_sources(self) -> dict[str, str]:
+        """``init_kinds`` as {new kind: source kind}."""
+        return dict(e.split("=") for e in self.init_kinds)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -131,9 +131,10 @@ def _warm_start(cfg: Any, prepared: Any) -> str:
     prepared.trainer.warm_start(start.trainer, start.kinds)
     notes = ([f"{start.seconds / 60:.1f} min of training"] if start.seconds else []) + \
         ([f"started with `{start.commands[0]}`"] if start.commands else [])
+    kinds = "".join(f"; its {source} for {new}" for new, source in cfg.run.kind_sources().items())
     if start.model_only:
-        return f"the model folder `{start.folder}` (its generator; the discriminator started from random weights)"
-    return f"`{start.folder}` at step {start.step}" + (f" ({'; '.join(notes)})" if notes else "")
+        return f"the model folder `{start.folder}` (its generator; the discriminator started from random weights{kinds})"
+    return f"`{start.folder}` at step {start.step}" + (f" ({'; '.join(notes)}{kinds})" if notes else f" ({kinds[2:]})" if kinds else "")
 
 
 _NOT_EVALUATED = "Not evaluated yet: run `icanvas evaluate --model <this folder> --data <prepared val folder> --out <report>`."

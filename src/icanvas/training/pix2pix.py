@@ -201,7 +201,8 @@ class Pix2PixTrainer:
         from icanvas.training.warm_start import kind_rows, load_matching
 
         g_src, d_src = state["generator"], state.get("discriminator")  # no discriminator: a model folder
-        rows = kind_rows(source_kinds, list(self.cfg.data.kinds)) if self.cfg.generator.num_classes else []
+        sources = self.cfg.run.kind_sources()
+        rows = kind_rows(source_kinds, [sources.get(k, k) for k in self.cfg.data.kinds]) if self.cfg.generator.num_classes else []
         g_map = {k: (0, rows) for k in g_src if k == "class_embed.weight" or (k.startswith("film.") and k.endswith(".weight"))}
         first = next(k for k, v in unwrap(self.G).state_dict().items() if v.ndim == 4)  # the conv that sees sketch (+ hints)
         load_matching(unwrap(self.G), g_src, g_map if rows else {}, widen=first if self.cfg.generator.hint_channels else "")

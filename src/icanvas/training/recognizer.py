@@ -119,6 +119,9 @@ class RecognizerTrainer:
         """Start from another recognizer run's weights (``run.init_from``); it must know the same labels in the same order."""
         from icanvas.training.warm_start import load_matching
 
+        if self.cfg.run.init_kinds:
+            raise ConfigError("run.init_kinds starts a picture model's new kind from another; a recognizer starts from "
+                              "a run over the same classes.", "Remove run.init_kinds.")
         if source_labels != self.labels:
             raise ConfigError(f"run.init_from: the source recognizer knows {', '.join(source_labels) or 'no named labels'}, "
                               f"and this run learns {', '.join(self.labels)}.", "Start from a run over the same classes.")

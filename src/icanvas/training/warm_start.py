@@ -80,7 +80,8 @@ def kind_rows(source_kinds: list[str], kinds: list[str]) -> list[int]:
     missing = [k for k in kinds if k not in source_kinds]
     if missing:
         raise ConfigError(f"run.init_from: the source model does not draw {', '.join(missing)}.",
-                          f"It draws {', '.join(source_kinds) or 'no named kinds'}; pick data.kinds among those.")
+                          f"It draws {', '.join(source_kinds) or 'no named kinds'}; pick data.kinds among those, or start a new "
+                          f"kind from one of them with run.init_kinds=[{missing[0]}=KIND].")
     return [source_kinds.index(k) for k in kinds]
 
 
