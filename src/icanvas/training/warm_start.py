@@ -17,11 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file
 from torch import nn
 
-from icanvas.checkpoint import CONFIG_FILE, TRAIN_STATE_FILE, WEIGHTS_FILE, read_model_info
+from icanvas.checkpoint import CONFIG_FILE, TRAIN_STATE_FILE, WEIGHTS_FILE, ModelInfo, from_pretrained, read_model_info
 from icanvas.errors import CheckpointError, ConfigError, ICanvasError
 
 
@@ -57,22 +55,22 @@ def read_start_point(path: str | Path) -> StartPoint:
     except Exception as e:  # noqa: BLE001 - unpickling problems all mean the same here
         raise CheckpointError(f"run.init_from: {folder / TRAIN_STATE_FILE} cannot be loaded ({e}).", "It is damaged; choose another checkpoint.") from e
     history = state.get("history") or {}
-    kinds = list(info.kinds) or list(info.meta.get("labels", []))  # a recognizer's "kinds" are its labels
-    return StartPoint(folder, info.method, kinds, int(state.get("step", 0)), trainer,
+    return StartPoint(folder, info.method, _kinds(info), int(state.get("step", 0)), trainer,
                       float(history.get("seconds", 0.0)), list(history.get("commands", [])))
 
 
 def _model_start_point(folder: Path) -> StartPoint:
-    """A model folder as a start point: its generator's weights (fp16 ones widened to fp32), nothing else."""
-    info = read_model_info(folder)
+    """A model folder as a start point: its generator's weights (fp32, checked against its config), nothing else."""
     try:
-        weights = load_file(str(folder / WEIGHTS_FILE), device="cpu")
-    except (SafetensorError, OSError, ValueError) as e:
-        raise CheckpointError(f"run.init_from: {folder / WEIGHTS_FILE} cannot be read ({e}).",
-                              "The file is damaged or incomplete; restore it or choose another model.") from e
-    weights = {k: v.float() if v.is_floating_point() else v for k, v in weights.items()}
-    kinds = list(info.kinds) or list(info.meta.get("labels", []))
-    return StartPoint(folder, info.method, kinds, 0, {"generator": weights}, model_only=True)
+        module, info = from_pretrained(folder)
+    except ICanvasError as e:
+        raise type(e)(f"run.init_from: {e.problem}", e.hint) from e
+    return StartPoint(folder, info.method, _kinds(info), 0, {"generator": module.state_dict()}, model_only=True)
+
+
+def _kinds(info: ModelInfo) -> list[str]:
+    """A model's kinds; a recognizer's "kinds" are its labels."""
+    return list(info.kinds) or list(info.meta.get("labels", []))
 
 
 def kind_rows(source_kinds: list[str], kinds: list[str]) -> list[int]:
