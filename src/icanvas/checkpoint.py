@@ -65,7 +65,9 @@ def _umask() -> int:
     return 0o022  # the usual default where /proc is not there
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that a reader sees the old file or the whole new one, never a part."""
+    path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "wb") as f:
@@ -80,7 +82,7 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    _atomic_write_bytes(Path(path), text.encode("utf-8"))
+    write_bytes_atomic(path, text.encode("utf-8"))
 
 
 def save_pretrained(

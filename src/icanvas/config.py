@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import os
 import types
 import typing
 from pathlib import Path
@@ -25,6 +26,12 @@ import yaml
 from icanvas.errors import ConfigError
 
 FORMAT_VERSION = 1  # version of config.json / model folder layout
+
+
+def cache_dir() -> Path:
+    """Where derived files that can be made again are kept (ONNX exports, photo subjects): ``$ICANVAS_CACHE``,
+    else ``~/.cache/icanvas``."""
+    return Path(os.environ.get("ICANVAS_CACHE", Path.home() / ".cache" / "icanvas"))
 
 
 def check(cond: bool, key: str, msg: str) -> None:

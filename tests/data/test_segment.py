@@ -147,3 +147,42 @@ def test_subject_masks_find_each_photos_subject() -> None:
     masks = subject_masks(np.stack([p for p, _ in pairs]), workers=2)
     assert masks.shape == (3, 128, 128) and masks.dtype == bool
     assert all(iou(m, truth) > 0.9 for m, (_, truth) in zip(masks, pairs))
+
+
+def test_subject_masks_are_kept_in_the_cache_and_read_back(tmp_path, monkeypatch, caplog) -> None:
+    from icanvas.data import segment
+
+    monkeypatch.setenv("ICANVAS_CACHE", str(tmp_path))
+    photos = np.stack([object_on_noise(seed=s)[0] for s in range(2)])
+    first = segment.subject_masks(photos, workers=2)
+    kept = list((tmp_path / "subjects").glob("*.npz"))
+    assert len(kept) == 1
+
+    calls = []
+    monkeypatch.setattr(segment, "remove_background", lambda p: calls.append(1) or (p, np.zeros(p.shape[:2], bool)))
+    again = segment.subject_masks(photos, workers=2)
+    assert calls == [] and np.array_equal(again, first)  # read back, not found again
+
+    other = photos.copy()
+    other[0, 0, 0, 0] ^= 1  # other photos: another cache entry, found afresh
+    assert not segment.subject_masks(other, workers=2).any() and len(calls) == 2
+    assert len(list((tmp_path / "subjects").glob("*.npz"))) == 2
+
+    kept[0].write_bytes(b"not an npz")  # a damaged entry is found again, with a warning, and replaced
+    calls.clear()
+    with caplog.at_level("WARNING"):
+        assert not segment.subject_masks(photos, workers=2).any()
+    assert len(calls) == 2 and "cannot be read" in caplog.text
+    assert segment.subject_masks(photos, workers=2, cache=False).shape == (2, 128, 128) and len(calls) == 4
+
+
+def test_subject_masks_go_on_when_the_cache_cannot_be_written(tmp_path, monkeypatch, caplog) -> None:
+    from icanvas.data import segment
+
+    blocked = tmp_path / "file"
+    blocked.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("ICANVAS_CACHE", str(blocked))
+    photos = object_on_noise(seed=0)[0][None]
+    with caplog.at_level("WARNING"):
+        masks = segment.subject_masks(photos, workers=1)
+    assert masks.shape == (1, 128, 128) and masks.any() and "Could not keep" in caplog.text

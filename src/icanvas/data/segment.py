@@ -17,18 +17,30 @@ object: when GrabCut collapses (or leaves only a thin border), the whole image i
 ``subject_square`` uses the same mask to frame the object: the square crop around it, so an
 animal photographed small in a wide scene fills the training picture the way it fills a
 child's drawing.
+
+``subject_masks`` finds the subjects of a whole training set once and keeps them in the cache
+folder (:func:`icanvas.config.cache_dir`), keyed by the photos' bytes, so a resumed or repeated
+run on the same photos reads them back in a second instead of minutes.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
+import logging
+import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import cv2
 import numpy as np
 from tqdm import tqdm
 
+from icanvas.config import cache_dir
 from icanvas.data.edges import as_photo, mask_extent
 from icanvas.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 INITS = ("auto", "border", "center")
 
@@ -40,6 +52,7 @@ KEEP_PART = 0.2  # object parts at least this fraction of the largest part are k
 MAX_HOLE = 0.01  # enclosed holes smaller than this fraction of the image are filled
 MAX_OBJECT = 0.9  # an object covering more than this fraction of the image = keep everything
 SUBJECT_MARGIN = 0.08  # room left around the object by subject_square, fraction of its longer side
+SUBJECTS_VERSION = 1  # part of the cache key of subject_masks; raise it when remove_background changes
 
 
 def _margin(shape: tuple[int, int]) -> int:
@@ -159,13 +172,48 @@ def subject_square(photo: np.ndarray, *, init: str = "auto", margin: float = SUB
     return left, top, side
 
 
-def subject_masks(photos: np.ndarray, *, workers: int = 2, progress: bool = False) -> np.ndarray:
+def subject_masks(photos: np.ndarray, *, workers: int = 2, progress: bool = False, cache: bool = True) -> np.ndarray:
     """(N, H, W, 3) uint8 photos -> (N, H, W) bool: each photo's subject as :func:`remove_background`
     finds it (init "auto"; the whole photo where it finds none). OpenCV releases the GIL, so
-    ``workers`` threads share the work; ``progress`` shows a bar (about 0.3 s per photo per core)."""
+    ``workers`` threads share the work (about 0.3 s per photo per core); ``progress`` shows a bar
+    on a terminal and a log line elsewhere. With ``cache``, the masks are read from and written
+    to the cache folder (a file that cannot be read or written is found again, with a warning)."""
+    path = _subjects_path(photos) if cache else None
+    if path is not None and path.is_file():
+        try:
+            with np.load(path) as f:
+                packed, shape = f["packed"], tuple(int(v) for v in f["shape"])
+            if shape == photos.shape[:3]:
+                return np.unpackbits(packed, count=int(np.prod(shape))).reshape(shape).astype(bool)
+            log.warning("Photo subjects in %s are for another set of photos; finding them again.", path)
+        except (OSError, ValueError, KeyError) as e:
+            log.warning("Photo subjects in %s cannot be read (%s); finding them again.", path, e)
+    bar = progress and sys.stderr.isatty()
+    if progress and not bar:
+        log.info("Finding the subjects of %d photos (about %.0f s on %d threads)...", len(photos), 0.3 * len(photos) / max(1, workers), workers)
     out = np.zeros(photos.shape[:3], bool)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         found = pool.map(remove_background, photos)
-        for i, (_, mask) in enumerate(tqdm(found, total=len(photos), desc="photo subjects", disable=not progress, mininterval=1.0)):
+        for i, (_, mask) in enumerate(tqdm(found, total=len(photos), desc="photo subjects", disable=not bar, mininterval=1.0, leave=False)):
             out[i] = mask
+    if path is not None:
+        _save_subjects(path, out)
     return out
+
+
+def _subjects_path(photos: np.ndarray) -> Path:
+    digest = hashlib.blake2b(np.ascontiguousarray(photos).data, digest_size=12)
+    digest.update(f"{photos.shape}-v{SUBJECTS_VERSION}".encode())
+    return cache_dir() / "subjects" / f"{digest.hexdigest()}.npz"
+
+
+def _save_subjects(path: Path, masks: np.ndarray) -> None:
+    from icanvas.checkpoint import write_bytes_atomic
+
+    buf = io.BytesIO()
+    np.savez_compressed(buf, packed=np.packbits(masks.reshape(-1)), shape=np.asarray(masks.shape))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(path, buf.getvalue())
+    except OSError as e:  # a cache: training goes on, the next run finds the subjects again
+        log.warning("Could not keep the photo subjects in %s (%s); a later run will find them again.", path, e)

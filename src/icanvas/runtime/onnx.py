@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from icanvas.checkpoint import WEIGHTS_FILE, ModelInfo
+from icanvas.config import cache_dir
 from icanvas.errors import CheckpointError
 from icanvas.models.layers import fold_resize_upsampling
 
@@ -158,10 +159,6 @@ def onnxruntime_available() -> bool:
     except ImportError:
         return False
     return True
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("ICANVAS_CACHE", Path.home() / ".cache" / "icanvas"))
 
 
 def cache_path(info: ModelInfo, form: str = "") -> Path:
