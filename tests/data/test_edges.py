@@ -13,6 +13,7 @@ from icanvas.data.edges import (
     ink_mask,
     normalize_edge_map,
     register_edges,
+    thin,
 )
 from icanvas.errors import ConfigError, InputImageError
 
@@ -221,3 +222,33 @@ def test_resize_and_fit_sketch_keep_thin_lines() -> None:
     assert square.shape == (64, 64) and (square[:, :5] == 255).all()  # padded at the sides
     assert (square == 0).any()
     assert (fit_sketch(page, 64, "crop") == 0).any()
+
+
+def _random_masks(seed: int, n: int) -> list[np.ndarray]:
+    """Strokes, rings and discs of every width, some running off the edge; speckle; any grey levels."""
+    rng = np.random.default_rng(seed)
+    masks = []
+    for _ in range(n):
+        m = np.zeros((int(rng.integers(3, 200)), int(rng.integers(3, 200))), np.uint8)
+        h, w = m.shape
+        for _ in range(int(rng.integers(0, 10))):
+            a = (int(rng.integers(-10, w + 10)), int(rng.integers(-10, h + 10)))
+            b = (int(rng.integers(-10, w + 10)), int(rng.integers(-10, h + 10)))
+            cv2.line(m, a, b, 255, int(rng.integers(1, 12)))
+            if rng.random() < 0.3:
+                cv2.circle(m, a, int(rng.integers(1, 50)), 255, int(rng.integers(-1, 8)))
+        kind = rng.random()
+        if kind < 0.15:
+            m = np.where(rng.random(m.shape) < rng.random(), 255, 0).astype(np.uint8)
+        elif kind < 0.25:
+            m = rng.integers(0, 256, m.shape, dtype=np.uint8)
+        masks.append(m)
+    return masks
+
+
+def test_thin_draws_the_same_lines_as_opencvs_zhang_suen() -> None:
+    for m in _random_masks(0, 120) + [np.zeros((5, 5), np.uint8), np.full((2, 9), 255, np.uint8), np.full((40, 40), 255, np.uint8)]:
+        want = cv2.ximgproc.thinning(m, thinningType=cv2.ximgproc.THINNING_ZHANGSUEN)
+        got = thin(m)
+        assert got.dtype == np.uint8 and got.shape == m.shape
+        assert np.array_equal(got, want), m.shape

@@ -32,6 +32,7 @@ import numpy as np
 
 from icanvas.data.canvas import CANVAS_SIZE, PEN_WIDTHS, render_strokes
 from icanvas.data.datasets import load_pairs, read_manifest
+from icanvas.data.edges import thin
 from icanvas.data.quickdraw import BITMAP_SIDE, sketch_to_bitmap
 from icanvas.data.segment import remove_background
 from icanvas.data.sketchify import Sketchify
@@ -134,7 +135,7 @@ def outline_strokes(mask: np.ndarray, rng: np.random.Generator, min_hole: float 
 
 def _traced(ink: np.ndarray, rng: np.random.Generator, keep: int, min_len: float) -> list[np.ndarray]:
     """The ``keep`` longest strokes of a (S, S) uint8 ink map (255 ink) as (K, 2) polylines along their centre lines."""
-    skeleton = cv2.ximgproc.thinning(ink)
+    skeleton = thin(ink)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(skeleton, connectivity=8)
     extent = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]).astype(np.float64)  # (n,) px
     extent[0] = 0
