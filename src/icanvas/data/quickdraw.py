@@ -158,7 +158,7 @@ def sketch_to_bitmap(lines: np.ndarray, size: int = BITMAP_SIDE) -> np.ndarray:
     extent = float((hi - lo).max())
     scale = (QD_BOX - 1) / extent if extent > 0 else 1.0
     offset = QD_FRAME / 2 - (lo + hi) / 2 * scale  # centre the box in the frame
-    frame_pts = np.unique(np.round(pts * scale + offset).astype(np.int32), axis=0)  # (K', 2) frame px
+    frame_pts = np.round(pts * scale + offset).astype(np.int32)  # (K, 2) frame px (repeats mark the same pixel)
     frame = np.zeros((QD_FRAME, QD_FRAME), np.uint8)  # 1 unit = 1 px
     frame[frame_pts[:, 1], frame_pts[:, 0]] = 255
     pen = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (QD_LINE + 1, QD_LINE + 1))  # odd side keeps it centred
