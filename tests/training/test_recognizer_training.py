@@ -11,6 +11,7 @@ from tests.cli_run import run_cli
 from icanvas.config import load_train_config
 from icanvas.data.canvas import render_strokes
 from icanvas.data.quickdraw import sketch_to_bitmap
+from icanvas.errors import ConfigError
 from icanvas.training.loop import run_training
 
 CLASSES = ("circle", "line", "square")
@@ -188,5 +189,9 @@ def test_cross_validation_trains_on_the_other_folds_and_tests_on_its_own(doodles
     again = run_training(load_train_config("recognizer", base + ["data.canvas_fold=-1", "run.steps=2", f"run.init_from={res.model_dir}"]),
                          [doodles / "bitmaps"], tmp_path / "again")
     assert f"the model folder `{res.model_dir}`" in (again.model_dir / "card.md").read_text()
+    wider = [o for o in base if not o.startswith("model.channels")] + ["model.channels=[16,16]", f"run.init_from={res.model_dir}"]
+    with pytest.raises(ConfigError, match="is \\(8, 1, 3, 3\\) in the source and \\(16, 1, 3, 3\\) here") as err:
+        run_training(load_train_config("recognizer", wider), [doodles / "bitmaps"], tmp_path / "wider")
+    assert "model.channels" in err.value.hint
     with pytest.raises(Exception, match="canvas_fold"):
         load_train_config("recognizer", ["data.canvas_folds=3", "data.canvas_fold=3", "data.canvas_test=x"])

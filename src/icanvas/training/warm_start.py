@@ -59,6 +59,10 @@ def read_start_point(path: str | Path) -> StartPoint:
                       float(history.get("seconds", 0.0)), list(history.get("commands", [])))
 
 
+SAME_ARCHITECTURE = ("Start from a run of the same architecture: its model settings (a pix2pix run's generator and discriminator, "
+                     "a recognizer's model.channels) must match this run's; compare the two runs' config.yaml.")
+
+
 def _model_start_point(folder: Path) -> StartPoint:
     """A model folder as a start point: its generator's weights (fp32, checked against its config), nothing else."""
     try:
@@ -95,7 +99,7 @@ def load_matching(module: nn.Module, source: dict[str, torch.Tensor], remap: dic
     missing = sorted(set(own) - set(source))
     if missing:
         raise ConfigError(f"run.init_from: the source has no {missing[0]!r} ({len(missing)} tensors missing).",
-                          "Start from a run of the same architecture (generator and discriminator settings).")
+                          SAME_ARCHITECTURE)
     out = {}
     for name, mine in own.items():
         theirs = source[name]
@@ -106,6 +110,6 @@ def load_matching(module: nn.Module, source: dict[str, torch.Tensor], remap: dic
             theirs = torch.cat([theirs, theirs.new_zeros(theirs.shape[0], mine.shape[1] - theirs.shape[1], *theirs.shape[2:])], 1)
         if theirs.shape != mine.shape:
             raise ConfigError(f"run.init_from: {name!r} is {tuple(theirs.shape)} in the source and {tuple(mine.shape)} here.",
-                              "Start from a run of the same architecture (generator and discriminator settings).")
+                              SAME_ARCHITECTURE)
         out[name] = theirs.to(mine.dtype)
     module.load_state_dict(out, strict=not fresh)
