@@ -101,6 +101,20 @@ def test_resume_continues_exactly(trained, doodles):
         assert torch.equal(pa, pb), name
 
 
+def test_resume_with_other_settings_says_which(trained, doodles, caplog):
+    from icanvas.config import replace
+
+    cfg, _, root = trained
+    run_training(cfg, [doodles / "bitmaps"], root / "changed", stop_at=30)
+    with caplog.at_level("WARNING"):
+        run_training(cfg, [doodles / "bitmaps"], root / "changed", resume=True, stop_at=31)
+    assert "--resume changes" not in caplog.text  # the same settings: nothing to say
+    later = replace(cfg, run=replace(cfg.run, checkpoint_every=7))
+    with caplog.at_level("WARNING"):
+        run_training(later, [doodles / "bitmaps"], root / "changed", resume=True, stop_at=32)
+    assert "--resume changes 1 setting(s) of this run: run.checkpoint_every: 30 -> 7" in caplog.text
+
+
 def test_trained_model_recognises_a_canvas_drawing(trained):
     from icanvas.pipelines.recognizer import Recognizer
 

@@ -67,6 +67,31 @@ def load_run_config(run_dir: Path, overrides: list[str]) -> Any:
     return train_config_from_dict(apply_overrides(yaml.safe_load(path.read_text()) or {}, overrides))
 
 
+def _flat(d: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(d, dict):
+        return {prefix: d}
+    return {k: v for key, value in d.items() for k, v in _flat(value, f"{prefix}{key}.").items()} if d else {prefix: d}
+
+
+def changed_settings(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    """``key: old -> new`` for every setting that differs between two resolved configs (dotted keys, sorted)."""
+    a, b = _flat(saved), _flat(now)
+    return [f"{k.rstrip('.')}: {a.get(k, '(unset)')} -> {b.get(k, '(unset)')}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+
+
+def _warn_changed_settings(path: Path, now: dict[str, Any]) -> None:
+    """A resumed run whose settings differ from the saved ones says which, so a setting given only to the
+    first invocation (``--config`` again with fewer ``--set``) is not lost unnoticed."""
+    try:
+        saved = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return
+    changes = changed_settings(saved, now)
+    if changes:
+        log.warning("--resume changes %d setting(s) of this run: %s. To keep the saved settings, resume without --config "
+                    "and --set only what should change.", len(changes), "; ".join(changes))
+
+
 def _checkpoint_dir(run_dir: Path) -> Path | None:
     for name in ("checkpoint", "checkpoint.old"):  # .old survives a crash in the middle of a swap
         if (run_dir / name / TRAIN_STATE_FILE).is_file():
@@ -226,6 +251,8 @@ def run_training(cfg: Any, data_dirs: list[Path], run_dir: Path, *, resume: bool
         raise ConfigError(f"--resume: {run_dir} has no checkpoint yet.", "Start the run without --resume.")
     if info.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
+        if resume:
+            _warn_changed_settings(run_dir / "config.yaml", to_dict(cfg))
         (run_dir / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
     dist_util.barrier(info)
 
