@@ -64,11 +64,11 @@ def thin(mask: np.ndarray) -> np.ndarray:
     """
     img = (np.asarray(mask) >= 128).astype(np.uint8)
     out = np.zeros(img.shape, np.uint8)
-    ys, xs = np.nonzero(img)
-    if len(ys) == 0:
+    bx, by, bw, bh = cv2.boundingRect(img)  # the ink's box; all zero without ink
+    if bw == 0:
         return out
     h, w = img.shape
-    y0, y1, x0, x1 = max(0, ys.min() - 1), min(h, ys.max() + 2), max(0, xs.min() - 1), min(w, xs.max() + 2)
+    y0, y1, x0, x1 = max(0, by - 1), min(h, by + bh + 1), max(0, bx - 1), min(w, bx + bw + 1)
     ink = img[y0:y1, x0:x1]  # the ink's box and a ring of paper, or the image border: never removed
     while min(ink.shape) >= 3:
         changed = False

@@ -68,15 +68,10 @@ def load_run_config(run_dir: Path, overrides: list[str]) -> Any:
 
 
 def _flat(d: Any, prefix: str = "") -> dict[str, Any]:
-    if not isinstance(d, dict):
-        return {prefix: d}
-    return {k: v for key, value in d.items() for k, v in _flat(value, f"{prefix}{key}.").items()} if d else {prefix: d}
-
-
-def changed_settings(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
-    """``key: old -> new`` for every setting that differs between two resolved configs (dotted keys, sorted)."""
-    a, b = _flat(saved), _flat(now)
-    return [f"{k.rstrip('.')}: {a.get(k, '(unset)')} -> {b.get(k, '(unset)')}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+    """A nested config dict as {dotted key: value} (an empty section is one value)."""
+    if isinstance(d, dict) and d:
+        return {k: v for key, value in d.items() for k, v in _flat(value, f"{prefix}.{key}" if prefix else str(key)).items()}
+    return {prefix: d}
 
 
 def _warn_changed_settings(path: Path, now: dict[str, Any]) -> None:
@@ -86,7 +81,8 @@ def _warn_changed_settings(path: Path, now: dict[str, Any]) -> None:
         saved = yaml.safe_load(path.read_text()) or {}
     except (OSError, yaml.YAMLError):
         return
-    changes = changed_settings(saved, now)
+    a, b = _flat(saved), _flat(now)
+    changes = [f"{k}: {a.get(k, '(unset)')} -> {b.get(k, '(unset)')}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
     if changes:
         log.warning("--resume changes %d setting(s) of this run: %s. To keep the saved settings, resume without --config "
                     "and --set only what should change.", len(changes), "; ".join(changes))
@@ -251,9 +247,10 @@ def run_training(cfg: Any, data_dirs: list[Path], run_dir: Path, *, resume: bool
         raise ConfigError(f"--resume: {run_dir} has no checkpoint yet.", "Start the run without --resume.")
     if info.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
+        resolved = to_dict(cfg)
         if resume:
-            _warn_changed_settings(run_dir / "config.yaml", to_dict(cfg))
-        (run_dir / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
+            _warn_changed_settings(run_dir / "config.yaml", resolved)
+        (run_dir / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
     dist_util.barrier(info)
 
     recipe = get_method(cfg.method).recipe()
