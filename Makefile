@@ -107,13 +107,13 @@ crayon-%:
 # the recognizer: 12 Quick, Draw! classes from real bitmaps, and the studio kinds without real doodles
 # (shoe, handbag, panda) from doodles drawn from their prepared pairs; tested on real stroke doodles
 DOODLES := $(WORK)/data/doodles
-# people draw shoes from the side, and handbags with their handle
+# people draw shoes from the side, handbags with a round handle, and pandas mostly as a face
 DOODLE_shoe := --per-photo 1 --level
-DOODLE_handbag := --per-photo 2 --min-holes 1
+DOODLE_handbag := --per-photo 2 --min-holes 1 --round-holes
 $(DOODLES)/shoe.npy $(DOODLES)/handbag.npy: $(DOODLES)/%.npy: $(WORK)/data/%_hed/manifest.json $(WORK)/data/%_xdog/manifest.json
 	$(I) doodles $(WORK)/data/$*_hed $(WORK)/data/$*_xdog --label $* $(DOODLE_$*) --out $(DOODLES)
 $(DOODLES)/panda.npy: $(WORK)/data/panda_subject/manifest.json
-	$(I) doodles $(WORK)/data/panda_subject --label panda --mask grabcut --interior patches --per-photo 3 --out $(DOODLES)
+	$(I) doodles $(WORK)/data/panda_subject --label panda --mask grabcut --interior patches --per-photo 1 --heads 5 --out $(DOODLES)
 
 # The base run never sees the real stroke doodles. The bundled model is that run fine-tuned with
 # them too (the few real ones of shoe, handbag and panda drawn half of their class's turns); its

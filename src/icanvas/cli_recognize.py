@@ -64,12 +64,14 @@ def doodles(
     pairs: Annotated[list[Path], typer.Argument(help="Prepared pair folders of one kind (written by `icanvas prepare`).")],
     out_dir: Annotated[Path, typer.Option("--out", help="Folder to write <label>.npy and doodles.json into.")],
     label: Annotated[str, typer.Option(help="Class name the doodles are written as, e.g. handbag.")],
-    per_photo: Annotated[int, typer.Option(help="Doodles drawn from each pair.")] = 2,
+    per_photo: Annotated[int, typer.Option(help="Doodles of the whole object drawn from each pair.")] = 2,
+    heads: Annotated[int, typer.Option(help="Doodles of the face drawn from each pair whose photo shows a frontal face with two dark eye patches (a panda's).")] = 0,
     mask: Annotated[str, typer.Option(help="How the object is found: paper (product shots on white) or grabcut (a subject in a scene).")] = "paper",
     interior: Annotated[str, typer.Option(help="Strokes inside the outline: lines (the pair's sketch, simplified) or patches (the photo's dark patches).")] = "lines",
     max_interior: Annotated[int, typer.Option(help="Most strokes drawn inside the outline.")] = 6,
     level: Annotated[bool, typer.Option("--level", help="Turn each object so its long axis lies level (shoes, drawn from the side).")] = False,
     min_holes: Annotated[int, typer.Option(help="Skip pairs whose object has fewer holes than this (1 for handbags: the handle).")] = 0,
+    round_holes: Annotated[bool, typer.Option("--round-holes", help="Draw holes as round ellipses (a handbag's handle as an arc).")] = False,
     seed: Annotated[int, typer.Option(help="Seed of the random choices.")] = 0,
 ) -> None:
     """Draw Quick, Draw!-style doodles of a kind from its prepared (sketch | photo) pairs, for the recognizer.
@@ -82,7 +84,8 @@ def doodles(
     """
     from icanvas.data.doodles import DoodleOptions, make_doodles
 
-    opts = DoodleOptions(label=label, per_photo=per_photo, mask=mask, interior=interior, max_interior=max_interior, level=level, min_holes=min_holes, seed=seed)
+    opts = DoodleOptions(label=label, per_photo=per_photo, heads=heads, mask=mask, interior=interior, max_interior=max_interior, level=level, min_holes=min_holes, round_holes=round_holes, seed=seed)
     report = make_doodles(pairs, out_dir, opts)
     out.print(f"Wrote {report.count} {label} doodles from {report.pairs} pairs to {report.path}"
+              + (f", {report.heads} of them of a face" if heads else "")
               + (f" ({report.skipped} pairs without a clear object, or without the holes asked for, skipped)" if report.skipped else ""))

@@ -43,6 +43,21 @@ def test_outline_keeps_the_handle_hole():
     assert all(np.allclose(s[0], s[-1]) for s in strokes)  # closed
 
 
+def test_round_holes_draw_a_triangular_handle_as_an_arc():
+    mask = np.zeros((256, 256), np.uint8)
+    cv2.rectangle(mask, (40, 40), (216, 216), 1, -1)
+    cv2.fillPoly(mask, [np.array([[80, 150], [176, 150], [128, 70]])], 0)  # a triangular hole between two straps
+    plain = outline_strokes(mask > 0, np.random.default_rng(0))
+    rounded = outline_strokes(mask > 0, np.random.default_rng(0), round_holes=True)
+    assert len(plain) == len(rounded) == 2
+    assert len(plain[1]) <= 5  # the triangle, closed
+    hole = rounded[1][:-1]
+    assert len(hole) >= 8  # an ellipse ...
+    centre = hole.mean(axis=0)
+    assert np.allclose(centre, [128, 123], atol=8)  # ... around the hole's middle
+    assert np.allclose(rounded[0], plain[0])  # the outer outline is unchanged
+
+
 def test_doodle_is_a_quickdraw_bitmap_with_the_objects_shape():
     sketch, photo = bag_pair()
     strokes = doodle_strokes(sketch, photo, DoodleOptions("handbag", jitter=0.5), np.random.default_rng(1))
@@ -70,7 +85,7 @@ def test_make_doodles_writes_bitmaps_and_a_manifest(tmp_path):
 
 
 @pytest.mark.parametrize("bad", [dict(label="hand bag"), dict(label="x", mask="magic"), dict(label="x", interior="all"),
-                                 dict(label="x", per_photo=0)])
+                                 dict(label="x", per_photo=0), dict(label="x", heads=-1), dict(label="x", per_photo=0, heads=0)])
 def test_bad_options_are_config_errors(bad):
     with pytest.raises(ConfigError):
         DoodleOptions(**bad)

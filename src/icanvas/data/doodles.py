@@ -11,7 +11,10 @@ more doodles drawn the way people doodle, as strokes on the studio canvas:
 3. a few strokes inside it are added (``interior``): the pair's own line drawing after
    :class:`~icanvas.data.sketchify.Sketchify`'s simplify and drop-strokes transforms, keeping only
    the longest, or the outlines of the photo's dark patches (a panda's ears and eye patches);
-4. every point gets a little hand tremor, and the strokes are drawn at canvas scale with a
+4. for a kind people draw as a face (a panda), ``heads`` more doodles of each photo whose
+   frontal face :func:`~icanvas.data.heads.find_head` finds: the head's outline, the ears, the
+   eye patches and often the nose;
+5. every point gets a little hand tremor, and the strokes are drawn at canvas scale with a
    random studio pen (:func:`~icanvas.data.canvas.render_strokes`) and reduced exactly as the
    recognizer pipeline reduces a studio drawing (:func:`~icanvas.data.quickdraw.sketch_to_bitmap`).
 
@@ -33,6 +36,7 @@ import numpy as np
 from icanvas.data.canvas import CANVAS_SIZE, PEN_WIDTHS, render_strokes
 from icanvas.data.datasets import load_pairs, read_manifest
 from icanvas.data.edges import thin
+from icanvas.data.heads import Head, find_head
 from icanvas.data.quickdraw import BITMAP_SIDE, sketch_to_bitmap
 from icanvas.data.segment import remove_background
 from icanvas.data.sketchify import Sketchify
@@ -52,6 +56,8 @@ HOLE_SHARE = 0.02  # holes in the object smaller than this share of it are not d
 OUTLINE_EPS = (0.004, 0.015)  # outline simplification tolerance, as a share of its length (drawn per doodle)
 LINE_EPS = 1.5  # px; interior strokes are simplified to this tolerance
 INSET = 9  # px; interior strokes closer than about half this to the outline belong to the outline
+HEAD_CANVAS = (0.4, 0.85)  # a face doodle's long side, as a share of the canvas side (drawn at random)
+NOSE_P = 0.7  # share of head doodles that draw the nose (when the photo shows one)
 PENS = tuple(PEN_WIDTHS)  # a doodle is drawn with one of the studio's pencils, at random
 SIMPLIFY = SketchifyConfig(simplify_p=1.0, drop_strokes_p=1.0, drop_strokes_max=0.5, warp_p=0.0, wobble_p=0.0, thickness_p=0.0,
                            break_p=0.0, threshold_p=0.0, simplify_min_length=20)  # only simplify and drop strokes
@@ -62,7 +68,8 @@ class DoodleOptions:
     """How doodles are drawn from one kind's prepared pairs (see the module doc)."""
 
     label: str  # class name the doodles are written as (<label>.npy), e.g. "handbag"
-    per_photo: int = 2  # doodles drawn from each pair, each with its own random choices
+    per_photo: int = 2  # doodles of the whole object drawn from each pair, each with its own random choices
+    heads: int = 0  # doodles of the face drawn from each pair whose photo shows a frontal face with eye patches (a panda's)
     mask: str = "paper"  # how the object is found: "paper" (product shots on white) or "grabcut" (background removal)
     interior: str = "lines"  # strokes inside the outline: "lines" (the pair's line drawing) or "patches" (dark patches)
     max_interior: int = 6  # most interior strokes kept, the longest first; each doodle keeps 0..max of them
@@ -70,6 +77,7 @@ class DoodleOptions:
     jitter: float = 1.0  # px at 256: standard deviation of the hand tremor added to every stroke point
     level: bool = False  # turn the object so that its long axis lies level (a shoe drawn from the side, as people draw it)
     min_holes: int = 0  # skip pairs whose object has fewer holes than this (1 for handbags: people draw the handle)
+    round_holes: bool = False  # draw holes as round ellipses (a handbag's handle as an arc)
     seed: int = 0  # random choices; the same seed and pairs give the same doodles
 
     def __post_init__(self) -> None:
@@ -79,8 +87,9 @@ class DoodleOptions:
             raise ConfigError(f"--mask {self.mask!r} is unknown.", f"Use one of: {', '.join(MASKS)}.")
         if self.interior not in INTERIORS:
             raise ConfigError(f"--interior {self.interior!r} is unknown.", f"Use one of: {', '.join(INTERIORS)}.")
-        if not 1 <= self.per_photo <= 20:
-            raise ConfigError(f"--per-photo must be in 1..20, got {self.per_photo}.", "Use 1-4 doodles per pair.")
+        if not 0 <= self.per_photo <= 20 or not 0 <= self.heads <= 20 or self.per_photo + self.heads == 0:
+            raise ConfigError(f"--per-photo and --heads must be in 0..20 and not both 0, got {self.per_photo} and {self.heads}.",
+                              "Use 1-4 doodles per pair.")
         if self.max_interior < 0 or self.min_stroke < 0 or self.jitter < 0 or self.min_holes < 0:
             raise ConfigError("--max-interior, --min-stroke, --jitter and --min-holes must be >= 0.")
 
@@ -115,8 +124,12 @@ def count_holes(mask: np.ndarray, min_hole: float = HOLE_SHARE) -> int:
     return sum(1 for c, h in zip(contours, hierarchy[0]) if h[3] >= 0 and cv2.contourArea(c) >= min_hole * area)
 
 
-def outline_strokes(mask: np.ndarray, rng: np.random.Generator, min_hole: float = HOLE_SHARE) -> list[np.ndarray]:
-    """Closed (K, 2) x, y polylines around a bool mask: its outer outline and holes of at least ``min_hole`` of it."""
+def outline_strokes(mask: np.ndarray, rng: np.random.Generator, min_hole: float = HOLE_SHARE,
+                    round_holes: bool = False) -> list[np.ndarray]:
+    """Closed (K, 2) x, y polylines around a bool mask: its outer outline and holes of at least ``min_hole`` of it.
+
+    ``round_holes`` draws each hole as the ellipse fitted to it (a handbag's handle drawn as a round arc,
+    as people draw it, rather than the triangle its straps make in the photo)."""
     m = mask.astype(np.uint8)
     contours, hierarchy = cv2.findContours(m, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
     if hierarchy is None:
@@ -126,6 +139,9 @@ def outline_strokes(mask: np.ndarray, rng: np.random.Generator, min_hole: float 
     for contour, (_, _, _, parent) in zip(contours, hierarchy[0]):
         if parent >= 0 and cv2.contourArea(contour) < min_hole * area:
             continue
+        if parent >= 0 and round_holes and len(contour) >= 5:
+            (cx, cy), (w, h), angle = cv2.fitEllipse(contour)
+            contour = cv2.ellipse2Poly((round(cx), round(cy)), (max(1, round(w / 2)), max(1, round(h / 2))), round(angle), 0, 360, 10)[:, None]
         eps = rng.uniform(*OUTLINE_EPS) * cv2.arcLength(contour, True)
         pts = cv2.approxPolyDP(contour, eps, True)[:, 0].astype(np.float64)  # (K, 2)
         if len(pts) >= 2:
@@ -176,14 +192,32 @@ def doodle_strokes(sketch: np.ndarray, photo: np.ndarray, opts: DoodleOptions, r
     mask = object_mask(photo, opts.mask) if mask is None else mask
     if mask is None:
         return None
-    lines = outline_strokes(mask, rng) + interior_strokes(sketch, photo, mask, opts, rng)
+    lines = outline_strokes(mask, rng, round_holes=opts.round_holes) + interior_strokes(sketch, photo, mask, opts, rng)
     if opts.level:
         lines = _levelled(lines, mask)
-    strokes = []
-    for pts in lines:
-        shaky = pts + rng.normal(0.0, opts.jitter, pts.shape)  # (K, 2) hand tremor
-        strokes.append([shaky[:, 0].tolist(), shaky[:, 1].tolist()])
+    strokes = [_shaky(pts, opts.jitter, rng) for pts in lines]
     return strokes or None
+
+
+def head_strokes(head: Head, opts: DoodleOptions, rng: np.random.Generator) -> list[list[list[float]]]:
+    """Quick, Draw!-style strokes of a face: the head's outline, its ears outside it, its eye patches and often its nose."""
+    lines = outline_strokes(head.head, rng, min_hole=1.0)
+    for ear in head.ears:
+        lines += outline_strokes(ear, rng, min_hole=1.0)
+    for eye in head.eyes:
+        lines += outline_strokes(eye, rng, min_hole=1.0)
+    if head.nose is not None and rng.random() < NOSE_P:
+        lines += outline_strokes(head.nose, rng, min_hole=1.0)
+    pts = np.concatenate(lines)  # drawn as large as people draw a face on the canvas, wherever it was in the photo
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    k = rng.uniform(*HEAD_CANVAS) * CANVAS_SIZE / max(1.0, float((hi - lo).max()))
+    return [_shaky((p - (lo + hi) / 2) * k + CANVAS_SIZE / 2, opts.jitter * CANVAS_SIZE / WORK_SIDE, rng) for p in lines]
+
+
+def _shaky(pts: np.ndarray, jitter: float, rng: np.random.Generator) -> list[list[float]]:
+    """A (K, 2) polyline with hand tremor, as a Quick, Draw! stroke ``[[xs], [ys]]``."""
+    shaky = pts + rng.normal(0.0, jitter, pts.shape)
+    return [shaky[:, 0].tolist(), shaky[:, 1].tolist()]
 
 
 def _levelled(lines: list[np.ndarray], mask: np.ndarray) -> list[np.ndarray]:
@@ -212,7 +246,8 @@ class DoodleReport:
     path: Path  # the <label>.npy file written
     count: int  # doodles written
     pairs: int  # pairs read
-    skipped: int  # pairs whose object was not found (or had fewer holes than min_holes)
+    skipped: int  # pairs that gave no doodle (no object found, fewer holes than min_holes, and no face when heads were asked for)
+    heads: int = 0  # doodles of a face among them
 
 
 def make_doodles(pair_folders: list[Path], out_dir: str | Path, opts: DoodleOptions) -> DoodleReport:
@@ -221,16 +256,20 @@ def make_doodles(pair_folders: list[Path], out_dir: str | Path, opts: DoodleOpti
         raise DatasetError("No prepared pair folders were given.", "Pass one or more folders written by 'icanvas prepare'.")
     pairs = load_pairs([Path(f) for f in pair_folders], "train", WORK_SIDE)
     rng = np.random.default_rng(opts.seed)
-    bitmaps, skipped = [], 0
+    bitmaps, skipped, heads = [], 0, 0
     for sketch, photo in zip(pairs.sketches, pairs.photos):
-        mask = object_mask(photo, opts.mask)  # found once per pair, shared by its doodles
-        if mask is None or (opts.min_holes and count_holes(mask) < opts.min_holes):
-            skipped += 1
-            continue
-        for _ in range(opts.per_photo):
-            strokes = doodle_strokes(sketch, photo, opts, rng, mask=mask)
-            if strokes:
-                bitmaps.append(doodle_bitmap(strokes, PENS[int(rng.integers(len(PENS)))]))
+        before = len(bitmaps)
+        mask = object_mask(photo, opts.mask) if opts.per_photo else None  # found once per pair, shared by its doodles
+        if mask is not None and not (opts.min_holes and count_holes(mask) < opts.min_holes):
+            for _ in range(opts.per_photo):
+                strokes = doodle_strokes(sketch, photo, opts, rng, mask=mask)
+                if strokes:
+                    bitmaps.append(doodle_bitmap(strokes, PENS[int(rng.integers(len(PENS)))]))
+        head = find_head(photo) if opts.heads else None
+        if head is not None:
+            bitmaps += [doodle_bitmap(head_strokes(head, opts, rng), PENS[int(rng.integers(len(PENS)))]) for _ in range(opts.heads)]
+            heads += opts.heads
+        skipped += len(bitmaps) == before
     if not bitmaps:
         raise DatasetError(f"No object was found in any of the {len(pairs)} pairs of {', '.join(map(str, pair_folders))}.",
                            "Try --mask grabcut for photos with a background, or check the pairs' photos (right halves).")
@@ -241,9 +280,9 @@ def make_doodles(pair_folders: list[Path], out_dir: str | Path, opts: DoodleOpti
     np.save(path, rows.astype(np.uint8), allow_pickle=False)
     sources = [{"folder": str(f), "kind": read_manifest(Path(f)).get("kind", ""), "data_terms": read_manifest(Path(f)).get("data_terms", "")}
                for f in pair_folders]
-    _write_manifest(out, opts.label, {"count": len(bitmaps), "pairs": len(pairs), "skipped": skipped, "sources": sources,
-                                      "options": dataclasses.asdict(opts)})
-    return DoodleReport(path, len(bitmaps), len(pairs), skipped)
+    _write_manifest(out, opts.label, {"count": len(bitmaps), "heads": heads, "pairs": len(pairs), "skipped": skipped,
+                                      "sources": sources, "options": dataclasses.asdict(opts)})
+    return DoodleReport(path, len(bitmaps), len(pairs), skipped, heads)
 
 
 def read_doodle_manifest(folder: str | Path) -> dict[str, Any]:
