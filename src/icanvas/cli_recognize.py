@@ -62,7 +62,7 @@ def recognize(
 
 def doodles(
     pairs: Annotated[list[Path], typer.Argument(help="Prepared pair folders of one kind (written by `icanvas prepare`).")],
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write <label>.npy and doodles.json into.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write LABEL.npy and doodles.json into (LABEL from --label).")],
     label: Annotated[str, typer.Option(help="Class name the doodles are written as, e.g. handbag.")],
     per_photo: Annotated[int, typer.Option(help="Doodles of the whole object drawn from each pair.")] = 2,
     heads: Annotated[int, typer.Option(help="Doodles of the face drawn from each pair whose photo shows a frontal face with two dark eye patches (a panda's).")] = 0,

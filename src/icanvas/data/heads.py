@@ -5,7 +5,8 @@ eye patches. :func:`find_head` finds that face in a photo without a trained dete
 
 1. dark patches (grey below ``DARK_LEVEL``) of an eye patch's size are paired when they sit side
    by side at a plausible spacing ``d``, are of similar size, and have light fur (``LIGHT_LEVEL``,
-   little colour) between them and around them;
+   little colour) between them and around them; the best few pairs are tried in turn (the ears
+   often pass for a pair too, but have no head below them);
 2. the head is the convex hull of the light fur and the two patches inside an ellipse around the
    pair (its size in units of ``d``), so that a head in front of a light body still ends at a
    chin, and is drawn round as people draw it;
@@ -30,7 +31,7 @@ DARK_LEVEL = 60  # grey level (0-255) below which fur is dark (eye patches, ears
 LIGHT_LEVEL = 120  # grey level above which fur is light ...
 LIGHT_SATURATION = 100  # ... when its HSV saturation (0-255) is below this
 PATCH_AREA = (0.001, 0.06)  # an eye patch's area, as a share of the picture
-PATCH_RATIO = 2.5  # the larger eye patch is at most this many times the other's area
+PATCH_RATIO = 3.0  # the larger eye patch is at most this many times the other's area
 PATCH_SIZE = (0.15, 0.9)  # an eye patch's side (square root of its area), in units of the spacing d
 SPACING = (0.06, 0.5)  # spacing d of the patches' centres, as a share of the picture's side
 TILT = 0.4  # the patches' vertical offset is at most this share of their horizontal one
@@ -45,6 +46,7 @@ EAR_AREA = (0.04, 0.3)  # an ear's area, as a share of the head's
 EAR_SOLID = 0.35  # an ear fills at least this share of its bounding box
 NOSE_BELOW = (0.15, 1.0)  # the nose's centre lies this many d below the eyes' midpoint ...
 NOSE_ASIDE = 0.4  # ... and at most this many d to either side of it
+TRIES = 5  # pairs tried, best first, before a photo is given up
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,12 +67,18 @@ def find_head(photo: np.ndarray) -> Head | None:
     dark = cv2.GaussianBlur((gray < DARK_LEVEL).astype(np.float32), (0, 0), side / 170) > 0.5
     light = (gray > LIGHT_LEVEL) & (saturation < LIGHT_SATURATION)
     n, labels, stats, centres = cv2.connectedComponentsWithStats(dark.astype(np.uint8), connectivity=8)
-    pair = _eye_pair(labels, stats, centres, light, side)
-    if pair is None:
-        return None
-    i, j, d = pair
+    for i, j, d in _eye_pairs(labels, stats, centres, light, side)[:TRIES]:  # the ears can pass for eye patches too
+        head = _head_around(labels, stats, centres, dark, light, i, j, d)
+        if head is not None:
+            return head
+    return None
+
+
+def _head_around(labels: np.ndarray, stats: np.ndarray, centres: np.ndarray, dark: np.ndarray, light: np.ndarray,
+                 i: int, j: int, d: float) -> Head | None:
+    """The face around the eye patches ``i`` (left) and ``j`` (right) at spacing ``d``; None when it has no head or ears."""
     mid = (centres[i] + centres[j]) / 2
-    yy, xx = np.mgrid[0 : gray.shape[0], 0 : gray.shape[1]]
+    yy, xx = np.mgrid[0 : labels.shape[0], 0 : labels.shape[1]]
     centre = mid + np.array([0.0, HEAD_DROP * d])
     rx, ry = HEAD_RADII[0] * d, HEAD_RADII[1] * d
     ellipse = ((xx - centre[0]) / rx) ** 2 + ((yy - centre[1]) / ry) ** 2 <= 1
@@ -87,12 +95,12 @@ def find_head(photo: np.ndarray) -> Head | None:
     return Head(head, eyes, tuple(ears), _nose(labels, stats, centres, (i, j), mid, d, head))
 
 
-def _eye_pair(labels: np.ndarray, stats: np.ndarray, centres: np.ndarray, light: np.ndarray,
-              side: int) -> tuple[int, int, float] | None:
-    """(left label, right label, spacing) of the best-scoring pair of dark patches that look like eye patches."""
+def _eye_pairs(labels: np.ndarray, stats: np.ndarray, centres: np.ndarray, light: np.ndarray,
+               side: int) -> list[tuple[int, int, float]]:
+    """(left label, right label, spacing) of the pairs of dark patches that look like eye patches, best first."""
     area = labels.size
     cands = [k for k in range(1, len(stats)) if PATCH_AREA[0] * area <= stats[k, cv2.CC_STAT_AREA] <= PATCH_AREA[1] * area]
-    best, best_score = None, -1.0
+    found = []  # (score, left, right, d)
     for a, i in enumerate(cands):
         for j in cands[a + 1 :]:
             left, right = (i, j) if centres[i, 0] <= centres[j, 0] else (j, i)
@@ -114,9 +122,9 @@ def _eye_pair(labels: np.ndarray, stats: np.ndarray, centres: np.ndarray, light:
             k = max(3, int(0.3 * d)) | 1
             ring = (cv2.dilate(both, np.ones((k, k), np.uint8)) > 0) & (both == 0)
             f_between, f_around = float(np.mean(between)), float(light[ring].mean())
-            if f_between >= LIGHT_BETWEEN and f_around >= LIGHT_AROUND and f_between + f_around > best_score:
-                best, best_score = (left, right, d), f_between + f_around
-    return best
+            if f_between >= LIGHT_BETWEEN and f_around >= LIGHT_AROUND:
+                found.append((f_between + f_around, left, right, d))
+    return [(left, right, d) for _, left, right, d in sorted(found, reverse=True)]
 
 
 def _head_mask(head: np.ndarray, mid: np.ndarray, d: float) -> np.ndarray | None:
