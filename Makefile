@@ -108,7 +108,7 @@ crayon-%:
 # (shoe, handbag, panda) from doodles drawn from their prepared pairs; tested on real stroke doodles
 DOODLES := $(WORK)/data/doodles
 # people draw shoes from the side, handbags with a round handle, and pandas mostly as a face
-DOODLE_shoe := --per-photo 1 --level
+DOODLE_shoe := --per-photo 1 --level --max-interior 3
 DOODLE_handbag := --per-photo 2 --min-holes 1 --round-holes
 $(DOODLES)/shoe.npy $(DOODLES)/handbag.npy: $(DOODLES)/%.npy: $(WORK)/data/%_hed/manifest.json $(WORK)/data/%_xdog/manifest.json
 	$(I) doodles $(WORK)/data/$*_hed $(WORK)/data/$*_xdog --label $* $(DOODLE_$*) --out $(DOODLES)

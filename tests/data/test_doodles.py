@@ -105,6 +105,10 @@ def test_level_turns_a_tilted_object_level():
     level = doodle_strokes(sketch, photo, DoodleOptions("shoe", max_interior=0, level=True), np.random.default_rng(0))
     assert min(abs(tilt(as_is) - 35), abs(tilt(as_is) - 145)) < 5
     assert min(tilt(level), 180 - tilt(level)) < 3
+    photo = np.full((256, 256, 3), 255, np.uint8)
+    cv2.ellipse(photo, (128, 128), (100, 30), 65, 0, 360, (90, 60, 30), -1)  # an upright object (a boot) stays upright
+    upright = doodle_strokes(sketch, photo, DoodleOptions("shoe", max_interior=0, level=True), np.random.default_rng(0))
+    assert min(abs(tilt(upright) - 65), abs(tilt(upright) - 115)) < 5
 
 
 def test_min_holes_keeps_only_objects_with_a_handle(tmp_path):

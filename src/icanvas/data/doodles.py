@@ -56,6 +56,7 @@ HOLE_SHARE = 0.02  # holes in the object smaller than this share of it are not d
 OUTLINE_EPS = (0.004, 0.015)  # outline simplification tolerance, as a share of its length (drawn per doodle)
 LINE_EPS = 1.5  # px; interior strokes are simplified to this tolerance
 INSET = 9  # px; interior strokes closer than about half this to the outline belong to the outline
+LEVEL_MAX = 40.0  # degrees: "level" turns an object whose long axis is tilted by at most this (a low shoe), not an upright one
 HEAD_CANVAS = (0.4, 0.85)  # a face doodle's long side, as a share of the canvas side (drawn at random)
 NOSE_P = 0.7  # share of head doodles that draw the nose (when the photo shows one)
 PENS = tuple(PEN_WIDTHS)  # a doodle is drawn with one of the studio's pencils, at random
@@ -221,7 +222,8 @@ def _shaky(pts: np.ndarray, jitter: float, rng: np.random.Generator) -> list[lis
 
 
 def _levelled(lines: list[np.ndarray], mask: np.ndarray) -> list[np.ndarray]:
-    """The polylines turned about the mask's centre so that its long (principal) axis is horizontal."""
+    """The polylines turned about the mask's centre so that its long (principal) axis is horizontal,
+    unless that axis is closer to upright than ``LEVEL_MAX`` (a boot stands: it is drawn as it is)."""
     ys, xs = np.nonzero(mask)
     centre = np.array([xs.mean(), ys.mean()])
     cov = np.cov(np.stack([xs, ys]).astype(np.float64))  # (2, 2)
@@ -229,6 +231,8 @@ def _levelled(lines: list[np.ndarray], mask: np.ndarray) -> list[np.ndarray]:
     if vx < 0:  # the same axis, pointing right: turn by less than a quarter turn, never upside down
         vx, vy = -vx, -vy
     a = -np.arctan2(vy, vx)
+    if abs(a) > np.radians(LEVEL_MAX):
+        return lines
     rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
     return [(pts - centre) @ rot.T + centre for pts in lines]
 
