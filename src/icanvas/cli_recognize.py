@@ -88,4 +88,4 @@ def doodles(
     report = make_doodles(pairs, out_dir, opts)
     out.print(f"Wrote {report.count} {label} doodles from {report.pairs} pairs to {report.path}"
               + (f", {report.heads} of them of a face" if heads else "")
-              + (f" ({report.skipped} pairs without a clear object, or without the holes asked for, skipped)" if report.skipped else ""))
+              + (f" ({report.skipped} pairs skipped: no clear object, not the holes asked for, or no face when --heads was given)" if report.skipped else ""))
