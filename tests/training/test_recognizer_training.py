@@ -134,8 +134,8 @@ def test_doodles_drawn_from_photos_train_a_class_and_fit_the_threshold(doodles, 
     rows = np.load(doodles / "bitmaps" / "square.npy").reshape(60, 784)
     np.save(drawn / "box.npy", rows)  # the squares again, as a class only drawn from photos
     (drawn / "doodles.json").write_text(json.dumps({"synthetic": True, "labels": {"box": {
-        "count": 60, "sources": [{"folder": "pairs/box", "kind": "box", "data_terms": "box photos; test terms"}],
-        "options": {"mask": "paper", "interior": "lines", "per_photo": 1}}}}))
+        "count": 60, "heads": 20, "sources": [{"folder": "pairs/box", "kind": "box", "data_terms": "box photos; test terms"}],
+        "options": {"mask": "paper", "interior": "lines", "per_photo": 1, "heads": 4}}}}))
     cfg = load_train_config("recognizer", TINY + [f"data.canvas_test={doodles / 'strokes'}", "data.classes=[circle, line, box]",
                                                   "data.canvas_files=[box=square]", "data.preselect_kinds=[circle, box]",
                                                   "data.preselect_precision=0.75"])
@@ -150,6 +150,7 @@ def test_doodles_drawn_from_photos_train_a_class_and_fit_the_threshold(doodles, 
     assert pre["threshold"] is not None and meta["preselect_min_prob"] == pre["threshold"] and pre["precision"] >= 0.75
     card = (res.model_dir / "card.md").read_text()
     assert "box photos; test terms" in card and "drawn from photos" in card and "threshold" in card
+    assert "1 per pair; 20 of them of the face, 4 per photo that shows one" in card
 
 
 def test_fold_split_deals_every_class_round_the_folds():

@@ -212,8 +212,10 @@ def _source_lines(sources: list[dict[str, Any]]) -> list[str]:
             entry = src["doodles"].get(name, {})
             folders = ", ".join(f"`{Path(s['folder']).name}`" for s in entry.get("sources", []))
             opts = entry.get("options", {})
+            heads = (f"; {entry['heads']} of them of the face, {opts['heads']} per photo that shows one"
+                     if entry.get("heads") and opts.get("heads") else "")
             lines.append(f"  - {name}: from the train pairs of {folders or 'unknown folders'} (mask {opts.get('mask', '?')}, "
-                         f"inner strokes {opts.get('interior', '?')}, {opts.get('per_photo', '?')} per pair)")
+                         f"inner strokes {opts.get('interior', '?')}, {opts.get('per_photo', '?')} per pair{heads})")
             terms += [s["data_terms"] for s in entry.get("sources", []) if s.get("data_terms")]
     unique = list(dict.fromkeys(terms))
     return lines + ["- Data terms: " + "; ".join(unique) if unique else "- Data terms: not stated"]
