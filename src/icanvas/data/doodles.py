@@ -223,7 +223,7 @@ def _shaky(pts: np.ndarray, jitter: float, rng: np.random.Generator) -> list[lis
 
 def _levelled(lines: list[np.ndarray], mask: np.ndarray) -> list[np.ndarray]:
     """The polylines turned about the mask's centre so that its long (principal) axis is horizontal,
-    unless that axis is closer to upright than ``LEVEL_MAX`` (a boot stands: it is drawn as it is)."""
+    unless that axis is tilted by more than ``LEVEL_MAX`` degrees (a boot stands: it is drawn as it is)."""
     ys, xs = np.nonzero(mask)
     centre = np.array([xs.mean(), ys.mean()])
     cov = np.cov(np.stack([xs, ys]).astype(np.float64))  # (2, 2)
