@@ -67,18 +67,19 @@ def find_head(photo: np.ndarray) -> Head | None:
     dark = cv2.GaussianBlur((gray < DARK_LEVEL).astype(np.float32), (0, 0), side / 170) > 0.5
     light = (gray > LIGHT_LEVEL) & (saturation < LIGHT_SATURATION)
     n, labels, stats, centres = cv2.connectedComponentsWithStats(dark.astype(np.uint8), connectivity=8)
+    grid = np.mgrid[0 : gray.shape[0], 0 : gray.shape[1]]  # (2, H, W) y, x of every pixel, shared by the pairs tried
     for i, j, d in _eye_pairs(labels, stats, centres, light, side)[:TRIES]:  # the ears can pass for eye patches too
-        head = _head_around(labels, stats, centres, dark, light, i, j, d)
+        head = _head_around(labels, stats, centres, dark, light, grid, i, j, d)
         if head is not None:
             return head
     return None
 
 
 def _head_around(labels: np.ndarray, stats: np.ndarray, centres: np.ndarray, dark: np.ndarray, light: np.ndarray,
-                 i: int, j: int, d: float) -> Head | None:
+                 grid: np.ndarray, i: int, j: int, d: float) -> Head | None:
     """The face around the eye patches ``i`` (left) and ``j`` (right) at spacing ``d``; None when it has no head or ears."""
     mid = (centres[i] + centres[j]) / 2
-    yy, xx = np.mgrid[0 : labels.shape[0], 0 : labels.shape[1]]
+    yy, xx = grid
     centre = mid + np.array([0.0, HEAD_DROP * d])
     rx, ry = HEAD_RADII[0] * d, HEAD_RADII[1] * d
     ellipse = ((xx - centre[0]) / rx) ** 2 + ((yy - centre[1]) / ry) ** 2 <= 1
